@@ -1,0 +1,30 @@
+"""pinning: TLS public-key (SPKI) certificate pinning for Python, with a C core.
+
+Pins are SHA-256 digests of a certificate's SubjectPublicKeyInfo (``sha256/<base64>``). A
+:class:`PinPolicy` maps host patterns to pins; :func:`pin_context` makes an :class:`ssl.SSLContext`
+check them on the verified chain inside the TLS handshake, so every client that accepts a context
+is pinned.
+"""
+
+from __future__ import annotations
+
+from ._api import spki, spki_sha256, spki_sha256_many
+from ._backend import backend as _chosen
+from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
+from ._status import Status
+
+BACKEND: str = _chosen.NAME
+"""The certificate backend in use: ``"c"`` (the C core) or ``"pure"`` (the Python mirror)."""
+
+__all__ = [
+    "BACKEND",
+    "CertificateError",
+    "PinMismatch",
+    "PinningWarning",
+    "PolicyError",
+    "Status",
+    "spki",
+    "spki_sha256",
+    "spki_sha256_many",
+]
+__version__ = "0.1.0"
