@@ -26,124 +26,115 @@ _TAG_SUBJECT_UID = 0x82
 _TAG_EXTENSIONS = 0xA3
 
 _sha256 = hashlib.sha256
+# The fields between serialNumber and subjectPublicKeyInfo: each one SEQUENCE, read in this order.
+_NAME_FIELDS = (Status.ERR_SIGNATURE, Status.ERR_ISSUER, Status.ERR_VALIDITY, Status.ERR_SUBJECT)
+# What may follow the SPKI in tbsCertificate, in this order.
+_TAIL_TAGS = (_TAG_ISSUER_UID, _TAG_SUBJECT_UID, _TAG_EXTENSIONS)
 
 
-def _element(buf: bytes, pos: int, end: int) -> tuple[int, int, int] | None:
-    """Read one strict-DER element at ``pos`` (before ``end``).
-
-    Returns ``(tag, contents_start, element_end)``, or None when it is not strict DER (the same
-    rules, in the same order, as ``PIN_cursor_get_any_element`` in ``csrc/der.c``).
-    """
-    if end - pos < 2:
-        return None
-    tag = buf[pos]
-    # X.690 8.1.2.4: no high-tag-number form; 8.1.5: no universal tag 0.
-    if tag & 0x1F == 0x1F or tag & 0xDF == 0:
-        return None
-    first = buf[pos + 1]
+def _long_form_end(buf: bytes, pos: int, end: int) -> int:
+    """Return the end of the long-form element at ``pos``, or -1 if it is not strict DER."""
+    num_octets = buf[pos + 1] & 0x7F
     start = pos + 2
-    if first < 0x80:
-        length = first  # 8.1.3.4: short form
-    else:
-        num_octets = first & 0x7F
-        # 8.1.3.6 and 10.1: no indefinite form; 8.1.3.5: at most 4 length octets.
-        if num_octets == 0 or num_octets > 4 or end - start < num_octets:
-            return None
-        # 10.1: minimal length octets: no leading zero octet, no long form under 128.
-        if buf[start] == 0:
-            return None
-        length = int.from_bytes(buf[start : start + num_octets], "big")
-        if length < 128:
-            return None
-        start += num_octets
-    if length > end - start:
-        return None
-    return tag, start, start + length
+    # X.690 8.1.3.6 and 10.1: no indefinite form (0x80); 8.1.3.5: at most 4 length octets.
+    if num_octets == 0 or num_octets > 4 or end - start < num_octets:
+        return -1
+    # 10.1: minimal length octets: no leading zero octet, and no long form under 128.
+    if buf[start] == 0:
+        return -1
+    start += num_octets
+    length = int.from_bytes(buf[start - num_octets : start], "big")
+    if length < 128 or length > end - start:
+        return -1
+    return start + length
 
 
-def _expect(buf: bytes, pos: int, end: int, tag: int) -> tuple[int, int] | None:
-    """Read an element tagged ``tag``; return ``(contents_start, element_end)`` or None."""
-    element = _element(buf, pos, end)
-    if element is None or element[0] != tag:
-        return None
-    return element[1], element[2]
+def _skip(buf: bytes, pos: int, end: int, tag: int) -> int:
+    """Return the end of the strict-DER element tagged ``tag`` at ``pos``, or -1.
+
+    ``PIN_cursor_get_element`` in ``csrc/der.c``. Every ``tag`` the walk asks for is a valid
+    low-tag-number identifier other than 0, so a match also passes the X.690 8.1.2.4 and 8.1.5
+    checks on the identifier octet.
+    """
+    if end - pos < 2 or buf[pos] != tag:
+        return -1
+    length = buf[pos + 1]
+    if length < 0x80:  # 8.1.3.4: short form
+        pos += 2 + length
+        return pos if pos <= end else -1
+    return _long_form_end(buf, pos, end)
 
 
-def _optional(buf: bytes, pos: int, end: int, tag: int) -> int | None:
-    """Skip an optional element tagged ``tag``; return the position after it, or None if malformed."""
+def _contents(buf: bytes, pos: int) -> int:
+    """Return where the contents of the (already checked) element at ``pos`` start."""
+    length = buf[pos + 1]
+    return pos + 2 if length < 0x80 else pos + 2 + (length & 0x7F)
+
+
+def _skip_optional(buf: bytes, pos: int, end: int, tag: int) -> int:
+    """Skip an optional element tagged ``tag``: the position after it, or -1 if it is malformed."""
     if pos < end and buf[pos] == tag:
-        element = _element(buf, pos, end)
-        return None if element is None else element[2]
+        return _skip(buf, pos, end, tag)
     return pos
 
 
-def _version_ok(buf: bytes, start: int, end: int) -> bool:
-    """``[0]`` holds exactly one INTEGER of one byte, 0..2 (``PIN_read_version``)."""
-    integer = _expect(buf, start, end, _TAG_INTEGER)
-    return (
-        integer is not None
-        and integer[1] == end
-        and integer[1] - integer[0] == 1
-        and buf[integer[0]] <= 2
-    )
+def _version_ok(buf: bytes, pos: int, end: int) -> bool:
+    """``[0]`` at ``pos`` holds exactly one INTEGER of one byte, 0..2 (``PIN_read_version``)."""
+    start = _contents(buf, pos)
+    integer_end = _skip(buf, start, end, _TAG_INTEGER)
+    return integer_end == end and integer_end - start == 3 and buf[start + 2] <= 2
 
 
-def _spki_ok(buf: bytes, start: int, end: int) -> bool:
-    """The SPKI holds one AlgorithmIdentifier and one BIT STRING, nothing else."""
-    algorithm = _expect(buf, start, end, _TAG_SEQUENCE)
-    if algorithm is None:
-        return False
-    key = _expect(buf, algorithm[1], end, _TAG_BIT_STRING)
-    return key is not None and key[1] == end
+def _spki_ok(buf: bytes, pos: int, end: int) -> bool:
+    """The SPKI at ``pos`` holds one AlgorithmIdentifier and one BIT STRING, nothing else."""
+    algorithm_end = _skip(buf, _contents(buf, pos), end, _TAG_SEQUENCE)
+    return algorithm_end >= 0 and _skip(buf, algorithm_end, end, _TAG_BIT_STRING) == end
 
 
 def _walk(buf: bytes) -> tuple[Status, int, int]:
-    """Walk ``buf`` as in ``PIN_certificate_spki``: return the status and the SPKI's bounds."""
+    """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds."""
     size = len(buf)
     if size == 0:
         return Status.ERR_EMPTY, 0, 0
-    certificate = _expect(buf, 0, size, _TAG_SEQUENCE)
-    if certificate is None:
+    cert_end = _skip(buf, 0, size, _TAG_SEQUENCE)
+    if cert_end < 0:
         return Status.ERR_CERTIFICATE, 0, 0
-    cert_pos, cert_end = certificate
     if cert_end != size:
         return Status.ERR_TRAILING_DATA, 0, 0
-    tbs = _expect(buf, cert_pos, cert_end, _TAG_SEQUENCE)
-    if tbs is None:
+    tbs = _contents(buf, 0)
+    tbs_end = _skip(buf, tbs, cert_end, _TAG_SEQUENCE)
+    if tbs_end < 0:
         return Status.ERR_TBS_CERTIFICATE, 0, 0
-    pos, tbs_end = tbs
-    cert_pos = tbs_end
+    pos = _contents(buf, tbs)
     if pos < tbs_end and buf[pos] == _TAG_VERSION:
-        version = _expect(buf, pos, tbs_end, _TAG_VERSION)
-        if version is None or not _version_ok(buf, version[0], version[1]):
+        version_end = _skip(buf, pos, tbs_end, _TAG_VERSION)
+        if version_end < 0 or not _version_ok(buf, pos, version_end):
             return Status.ERR_VERSION, 0, 0
-        pos = version[1]
-    serial = _expect(buf, pos, tbs_end, _TAG_INTEGER)
-    if serial is None or serial[0] == serial[1]:
+        pos = version_end
+    serial_end = _skip(buf, pos, tbs_end, _TAG_INTEGER)
+    if serial_end < 0 or serial_end == _contents(buf, pos):
         return Status.ERR_SERIAL_NUMBER, 0, 0
-    pos = serial[1]
-    for status in (Status.ERR_SIGNATURE, Status.ERR_ISSUER, Status.ERR_VALIDITY, Status.ERR_SUBJECT):
-        field = _expect(buf, pos, tbs_end, _TAG_SEQUENCE)
-        if field is None:
+    pos = serial_end
+    for status in _NAME_FIELDS:
+        pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+        if pos < 0:
             return status, 0, 0
-        pos = field[1]
     spki_start = pos
-    spki = _expect(buf, pos, tbs_end, _TAG_SEQUENCE)
-    if spki is None or not _spki_ok(buf, spki[0], spki[1]):
+    spki_end = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if spki_end < 0 or not _spki_ok(buf, pos, spki_end):
         return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
-    spki_end = pos = spki[1]
-    for tag in (_TAG_ISSUER_UID, _TAG_SUBJECT_UID, _TAG_EXTENSIONS):
-        after = _optional(buf, pos, tbs_end, tag)
-        if after is None:
-            return Status.ERR_EXTENSIONS, 0, 0
-        pos = after
+    pos = spki_end
     if pos != tbs_end:
-        return Status.ERR_EXTENSIONS, 0, 0
-    algorithm = _expect(buf, cert_pos, cert_end, _TAG_SEQUENCE)
-    if algorithm is None:
+        for tag in _TAIL_TAGS:
+            pos = _skip_optional(buf, pos, tbs_end, tag)
+            if pos < 0:
+                return Status.ERR_EXTENSIONS, 0, 0
+        if pos != tbs_end:
+            return Status.ERR_EXTENSIONS, 0, 0
+    pos = _skip(buf, tbs_end, cert_end, _TAG_SEQUENCE)
+    if pos < 0:
         return Status.ERR_SIGNATURE_ALGORITHM, 0, 0
-    value = _expect(buf, algorithm[1], cert_end, _TAG_BIT_STRING)
-    if value is None or value[1] != cert_end:
+    if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
         return Status.ERR_SIGNATURE_VALUE, 0, 0
     return Status.OK, spki_start, spki_end
 
