@@ -14,7 +14,9 @@ BACKEND_NAMES = ("c", "pure")
 def pytest_report_header() -> list[str]:
     from pinning import BACKEND
 
-    return [f"pinning backend: {BACKEND} (PINNING_BACKEND={os.environ.get('PINNING_BACKEND', 'auto')})"]
+    return [
+        f"pinning backend: {BACKEND} (PINNING_BACKEND={os.environ.get('PINNING_BACKEND', 'auto')})"
+    ]
 
 
 @pytest.fixture(params=BACKEND_NAMES)

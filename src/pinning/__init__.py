@@ -11,6 +11,9 @@ from __future__ import annotations
 from ._api import spki, spki_sha256, spki_sha256_many
 from ._backend import backend as _chosen
 from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
+from ._pins import Pin
+from ._policy import PinFailure, PinPolicy, PinRule
+from ._report import LoggingReporter
 from ._status import Status
 
 BACKEND: str = _chosen.NAME
@@ -19,7 +22,12 @@ BACKEND: str = _chosen.NAME
 __all__ = [
     "BACKEND",
     "CertificateError",
+    "LoggingReporter",
+    "Pin",
+    "PinFailure",
     "PinMismatch",
+    "PinPolicy",
+    "PinRule",
     "PinningWarning",
     "PolicyError",
     "Status",

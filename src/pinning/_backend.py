@@ -20,7 +20,7 @@ class Backend(Protocol):
     NAME: str
 
     def spki(self, cert: bytes) -> bytes:
-        """Return the DER SubjectPublicKeyInfo of ``cert``, header included, as in the certificate."""
+        """Return the DER SubjectPublicKeyInfo of ``cert``, header included."""
         ...
 
     def spki_sha256(self, cert: bytes) -> bytes:

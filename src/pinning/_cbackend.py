@@ -1,5 +1,5 @@
-"""The C core through cffi: a thin layer that checks types, passes bytes straight to C, allocates the
-outputs and turns a status into :class:`CertificateError`.
+"""The C core through cffi: a thin layer that checks types, passes bytes straight to C,
+allocates the outputs and turns a status into :class:`CertificateError`.
 
 Each thread gets its own ``pinning_hasher`` (a reused SHA-256 context), since cffi releases the GIL
 around every call and a hasher must not be shared by two threads at once.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._errors import CertificateError
-from ._native import ffi, lib
+from ._native import ffi, lib  # type: ignore[import-not-found,unused-ignore]
 from ._status import Status
 
 __all__ = ["NAME", "chain_match", "spki", "spki_sha256", "spki_sha256_many"]
@@ -91,7 +91,7 @@ def spki_sha256(cert: bytes) -> bytes:
     status = lib.pinning_spki_sha256(digest, _hasher(), cert, len(cert))
     if status != lib.PINNING_OK:
         raise CertificateError(Status(status))
-    return ffi.buffer(digest)[:]
+    return bytes(ffi.buffer(digest))
 
 
 def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:

@@ -12,8 +12,9 @@ from ._api import spki, spki_sha256
 
 __all__ = ["main"]
 
+
 def _demo(_: argparse.Namespace) -> int:
-    import certifi  # noqa: PLC0415  (only the demonstration needs it)
+    import certifi
 
     print(f"pinning backend: {_backend.backend.NAME}")
     with open(certifi.where(), encoding="ascii") as bundle:

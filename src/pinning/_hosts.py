@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ._errors import PolicyError
+from ._pins import quote
 
 __all__ = ["HostIndex", "HostPattern", "Kind", "canonical_host"]
 
@@ -43,11 +44,6 @@ class Kind(enum.IntEnum):
     ANY_DEPTH = 1  # "**.host"
     ONE_LABEL = 2  # "*.host"
     EXACT = 3  # "host"
-
-
-def _quote(text: str, limit: int = 80) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _ip_literal(name: str) -> str | None:
@@ -104,7 +100,7 @@ def _canonicalize(name: str) -> str:
         if len(label) > MAX_LABEL_LEN:
             raise ValueError(f"a label is longer than {MAX_LABEL_LEN} characters")
         if _LABEL.fullmatch(label) is None:
-            raise ValueError(f"invalid character in label {_quote(label)}")
+            raise ValueError(f"invalid character in label {quote(label)}")
     # "192.0.2.1." is the IPv4 literal once its trailing dot is gone.
     return _ip_literal(name) or name
 
@@ -163,10 +159,10 @@ class HostPattern:
                 raise ValueError("surrounding whitespace")
             suffix = _canonicalize(rest)
         except ValueError as exc:
-            raise PolicyError(f"malformed host pattern {_quote(pattern)}: {exc}") from None
+            raise PolicyError(f"malformed host pattern {quote(pattern)}: {exc}") from None
         if kind is not Kind.EXACT and _is_ip(suffix):
             raise PolicyError(
-                f"malformed host pattern {_quote(pattern)}: "
+                f"malformed host pattern {quote(pattern)}: "
                 "a wildcard cannot apply to an IP address or a numeric top-level label"
             )
         return cls(prefix + suffix, kind, suffix)

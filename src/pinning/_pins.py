@@ -26,9 +26,12 @@ _HPKP = re.compile(r'pin-([A-Za-z0-9-]+)="([^"]*)"', re.DOTALL)
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 _PUBLIC_KEY_LABELS = frozenset({"PUBLIC KEY", "RSA PUBLIC KEY"})
-_PRIVATE_KEY_LABELS = frozenset({"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"})
+_PRIVATE_KEY_LABELS = frozenset(
+    {"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"}
+)
 _CSR_LABELS = frozenset({"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"})
 _CERTIFICATE_LABEL = "CERTIFICATE"
+
 
 def quote(value: object, limit: int = 80) -> str:
     """Return ``repr(value)``, cut to about ``limit`` characters, for error messages."""
@@ -75,7 +78,8 @@ class Pin:
         match = _HPKP.fullmatch(stripped) or _OKHTTP.fullmatch(stripped)
         if match is None:
             raise PolicyError(
-                f"malformed pin {quote(text)}: expected 'sha256/<base64>' or 'pin-sha256=\"<base64>\"'"
+                f"malformed pin {quote(text)}: "
+                "expected 'sha256/<base64>' or 'pin-sha256=\"<base64>\"'"
             )
         algorithm, encoded = match.groups()
         if algorithm != "sha256":
@@ -176,52 +180,47 @@ def _as_bytes(data: bytes | str) -> bytes:
     raise TypeError(f"expected PEM text or DER bytes, not {type(data).__name__}")
 
 
-def _looks_like_der(data: bytes) -> bool:
-    # A DER certificate or key is a SEQUENCE (0x30) whose length octet is not printable text.
-    return len(data) >= 2 and data[0] == 0x30 and data[1] >= 0x80
+def _is_pem(data: bytes | str, raw: bytes) -> bool:
+    """Whether to read ``data`` as PEM text. A DER certificate or key is a SEQUENCE (0x30) whose
+    length octet (0x81..0x84, it being over 127 bytes) is never printable text."""
+    if isinstance(data, str):
+        return True
+    looks_like_der = len(raw) >= 2 and raw[0] == 0x30 and raw[1] >= 0x80
+    return not looks_like_der and b"-----BEGIN" in raw
 
 
-def _pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
-    """Return the (label, DER) of each PEM block in ``data``.
+def _first_pem_block(raw: bytes, labels: frozenset[str] | None = None) -> tuple[str, bytes]:
+    """Return the label and DER of the first PEM block of ``raw`` (with one of ``labels``).
 
     Raises:
-        PolicyError: A block's body is not valid base64.
+        PolicyError: There is no such block, or its body is not base64.
     """
-    blocks = []
-    for match in _PEM.finditer(data.decode("latin-1")):
-        label, body = match.group(1), "".join(match.group(2).split())
+    for match in _PEM.finditer(raw.decode("latin-1")):
+        label, body = match.group(1), match.group(2)
+        if labels is not None and label not in labels:
+            continue
+        if "Proc-Type:" in body and "ENCRYPTED" in body:
+            raise PolicyError(_ENCRYPTED)
         try:
-            der = base64.b64decode(body, validate=True)
+            return label, base64.b64decode("".join(body.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise PolicyError(f"PEM {label} block holds invalid base64") from None
-        blocks.append((label, der))
-    return blocks
+            raise PolicyError(f"the PEM {label} block holds invalid base64") from None
+    wanted = "complete" if labels is None else " or ".join(repr(label) for label in sorted(labels))
+    raise PolicyError(f"no {wanted} PEM block in the text given")
 
 
 def _certificate_der(data: bytes | str) -> bytes:
     raw = _as_bytes(data)
-    if not isinstance(data, str) and _looks_like_der(raw):
-        return raw
-    if b"-----BEGIN" not in raw:
-        if isinstance(data, str):
-            raise PolicyError("no PEM 'CERTIFICATE' block in the text given")
+    if not _is_pem(data, raw):
         return raw  # DER, or garbage that the backend names precisely
-    for label, der in _pem_blocks(raw):
-        if label == _CERTIFICATE_LABEL:
-            return der
-    raise PolicyError("no PEM 'CERTIFICATE' block in the text given")
+    return _first_pem_block(raw, frozenset({_CERTIFICATE_LABEL}))[1]
 
 
 def _load_public_key(data: bytes | str) -> PublicKeyTypes:
     raw = _as_bytes(data)
-    if (isinstance(data, str) or not _looks_like_der(raw)) and b"-----BEGIN" in raw:
-        blocks = _pem_blocks(raw)
-        if not blocks:
-            raise PolicyError("no complete PEM block in the text given")
-        label, der = blocks[0]
+    if _is_pem(data, raw):
+        label, der = _first_pem_block(raw)
         return _load_der_public_key(der, label)
-    if isinstance(data, str):
-        raise PolicyError("no PEM block in the text given")
     return _load_der_public_key(raw, None)
 
 
@@ -231,14 +230,11 @@ def _load_der_public_key(der: bytes, label: str | None) -> PublicKeyTypes:
         raise PolicyError("this is a certificate: use Pin.from_certificate")
     if label == "ENCRYPTED PRIVATE KEY":
         raise PolicyError(_ENCRYPTED)
-    loaders = [
-        loader
-        for labels, loader in _LOADERS
-        if label is None or label in labels
-    ]
+    loaders = [loader for labels, loader in _LOADERS if label is None or label in labels]
     if not loaders:
-        raise PolicyError(f"unsupported PEM block {label!r}: expected a public key, private key or CSR")
-    what = "DER data" if label is None else f"PEM {label} block"
+        raise PolicyError(
+            f"unsupported PEM block {label!r}: expected a public key, private key or CSR"
+        )
     for loader in loaders:
         try:
             return loader(der)
@@ -247,6 +243,7 @@ def _load_der_public_key(der: bytes, label: str | None) -> PublicKeyTypes:
             raise PolicyError(_ENCRYPTED) from None
         except (ValueError, UnsupportedAlgorithm):
             continue
+    what = "DER data" if label is None else f"PEM {label} block"
     raise PolicyError(f"cannot read the {what} as a public key, private key or CSR")
 
 

@@ -1,8 +1,8 @@
 """The pure-Python mirror of the C core: the same strict DER walk, the same statuses.
 
-It follows ``csrc/der.c`` and ``csrc/cert.c`` step by step (read them side by side) over integer
-offsets into the caller's buffer, and hashes the SPKI with :mod:`hashlib`. It serves where the C core
-cannot be built, and as the second opinion in the differential tests.
+It follows ``csrc/der.c`` and ``csrc/cert.c`` step by step (read them side by side) over
+integer offsets into the caller's buffer, and hashes the SPKI with :mod:`hashlib`. It serves where
+the C core cannot be built, and as the second opinion in the differential tests.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LoggingReporter"]
 
-logger = logging.getLogger("pinning")
+_LOGGER = logging.getLogger("pinning")
 
 
 class LoggingReporter:
@@ -27,12 +27,13 @@ class LoggingReporter:
     __slots__ = ("logger",)
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
-        self.logger = logger if logger is not None else globals()["logger"]
+        self.logger = logger if logger is not None else _LOGGER
 
     def __call__(self, failure: PinFailure) -> None:
         """Log ``failure`` as one warning naming the host, port, pattern and pins."""
         self.logger.warning(
-            "certificate pinning failure (%s) for %s%s, rule %r: chain pins [%s]; expected one of [%s]",
+            "certificate pinning failure (%s) for %s%s, rule %r: "
+            "chain pins [%s]; expected one of [%s]",
             "enforced" if failure.enforced else "report-only",
             failure.hostname,
             "" if failure.port is None else f":{failure.port}",

@@ -1,7 +1,7 @@
 """Status codes of the certificate walk, shared by the C core and the pure mirror.
 
-The values are those of ``pinning_status`` in ``csrc/pinning.h``; the C binding checks at import that
-the header still agrees, so the header stays the one source of truth.
+The values are those of ``pinning_status`` in ``csrc/pinning.h``; the C binding checks at import
+that the header still agrees, so the header stays the one source of truth.
 """
 
 from __future__ import annotations
