@@ -46,20 +46,38 @@ static int PIN_read_version(PIN_cursor *tbs) {
            PIN_cursor_get_u8(&value, &integer) && integer.len == 0 && value <= 2;
 }
 
+/* PIN_bit_string_ok checks the contents of a DER BIT STRING: an initial octet giving 0..7 unused
+ * bits (X.690 8.6.2.2), 0 when there are no further octets (8.6.2.3), and unused bits set to zero
+ * (11.2.1). */
+static int PIN_bit_string_ok(const PIN_cursor *contents) {
+    PIN_cursor rest = *contents;
+    uint8_t unused_bits;
+    uint8_t last;
+    if (!PIN_cursor_get_u8(&unused_bits, &rest) || unused_bits > 7) {
+        return 0;
+    }
+    if (rest.len == 0) {
+        return unused_bits == 0;
+    }
+    return PIN_cursor_get_bytes(NULL, &rest, rest.len - 1) && PIN_cursor_get_u8(&last, &rest) &&
+           (last & ((1u << unused_bits) - 1u)) == 0;
+}
+
 /* PIN_read_spki reads the SubjectPublicKeyInfo element, header included, into |out_spki|, checking
- * that it holds one AlgorithmIdentifier SEQUENCE and one BIT STRING and nothing else. */
+ * that it holds one AlgorithmIdentifier SEQUENCE and one well-formed BIT STRING, nothing else. */
 static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
     PIN_cursor spki;
     PIN_cursor reread;
     PIN_cursor contents;
+    PIN_cursor key;
     if (!PIN_cursor_get_element(&spki, tbs, PIN_TAG_SEQUENCE)) {
         return 0;
     }
     reread = spki;
     if (!PIN_cursor_get_contents(&contents, &reread, PIN_TAG_SEQUENCE) ||
         !PIN_cursor_get_element(NULL, &contents, PIN_TAG_SEQUENCE) ||   /* algorithm */
-        !PIN_cursor_get_element(NULL, &contents, PIN_TAG_BIT_STRING) || /* subjectPublicKey */
-        contents.len != 0) {
+        !PIN_cursor_get_contents(&key, &contents, PIN_TAG_BIT_STRING) || /* subjectPublicKey */
+        !PIN_bit_string_ok(&key) || contents.len != 0) {
         return 0;
     }
     *out_spki = spki;

@@ -391,6 +391,30 @@ DEFECTS = [
         S.ERR_SUBJECT_PUBLIC_KEY_INFO,
         id="spki-extra-element",
     ),
+    # subjectPublicKey BIT STRING with no contents at all, not even the unused-bits octet (8.6.2.2)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, tlv(BIT_STRING, b""))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-bit-string-empty",
+    ),
+    # subjectPublicKey BIT STRING claiming 8 unused bits (8.6.2.2 allows 0..7)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\x00", unused_bits=8))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-unused-bits-8",
+    ),
+    # subjectPublicKey BIT STRING with unused bits but no octet to hold them (8.6.2.3)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"", unused_bits=3))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-unused-bits-without-data",
+    ),
+    # subjectPublicKey BIT STRING whose 4 unused bits are not zero (DER, 11.2.1)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\x01", unused_bits=4))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-nonzero-padding",
+    ),
     # SPKI with a stray byte after the key
     pytest.param(
         cert(spki=tlv(SEQUENCE, SPKI_ALGORITHM + SPKI_KEY + b"\x00")),
@@ -581,6 +605,13 @@ ACCEPTED = [
     pytest.param(BASE.replace(serial=integer((1 << 159) - 1)), id="serial-20-bytes"),
     # framing only beyond the SPKI: a negative, over-long serialNumber is not refused here
     pytest.param(BASE.replace(serial=tlv(INTEGER, b"\xff" * 30)), id="serial-negative-30-bytes"),
+    # a subjectPublicKey with 4 unused bits, all zero (X.690 11.2.1)
+    pytest.param(
+        BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\xf0", unused_bits=4))),
+        id="spki-key-unused-bits-zero",
+    ),
+    # a subjectPublicKey holding no bits at all: just the initial octet 0 (X.690 8.6.2.3)
+    pytest.param(BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b""))), id="spki-key-no-bits"),
     # framing only beyond the SPKI: empty signature, issuer, validity and subject SEQUENCEs
     pytest.param(
         BASE.replace(signature=seq(), issuer=seq(), validity=seq(), subject=seq()),

@@ -85,10 +85,25 @@ def _version_ok(buf: bytes, pos: int, end: int) -> bool:
     return integer_end == end and integer_end - start == 3 and buf[start + 2] <= 2
 
 
+def _bit_string_ok(buf: bytes, start: int, end: int) -> bool:
+    """DER BIT STRING contents (``PIN_bit_string_ok``): 0..7 unused bits (X.690 8.6.2.2), none
+    when empty (8.6.2.3), and the unused bits zero (11.2.1)."""
+    if start == end:
+        return False
+    unused_bits = buf[start]
+    if unused_bits > 7:
+        return False
+    if end - start == 1:
+        return unused_bits == 0
+    return buf[end - 1] & ((1 << unused_bits) - 1) == 0
+
+
 def _spki_ok(buf: bytes, pos: int, end: int) -> bool:
-    """The SPKI at ``pos`` holds one AlgorithmIdentifier and one BIT STRING, nothing else."""
+    """The SPKI at ``pos`` holds one AlgorithmIdentifier and one well-formed BIT STRING only."""
     algorithm_end = _skip(buf, _contents(buf, pos), end, _TAG_SEQUENCE)
-    return algorithm_end >= 0 and _skip(buf, algorithm_end, end, _TAG_BIT_STRING) == end
+    if algorithm_end < 0 or _skip(buf, algorithm_end, end, _TAG_BIT_STRING) != end:
+        return False
+    return _bit_string_ok(buf, _contents(buf, algorithm_end), end)
 
 
 def _walk(buf: bytes) -> tuple[Status, int, int]:
