@@ -1,0 +1,141 @@
+"""Reading the peer's certificates, as DER, once a handshake has finished.
+
+The verified chain (DESIGN.md, decision 1) is the one OpenSSL built from the trust store, never the
+list the peer sent. Python 3.13 and later give it as the public ``get_verified_chain()`` (DER
+bytes); 3.10 to 3.12 have it only on the private ``_ssl._SSLSocket`` behind ``_sslobj``, as
+``_ssl.Certificate`` objects. Under ``CERT_NONE`` OpenSSL verified nothing, so only the leaf
+(``getpeercert(binary_form=True)``) may be used (decision 2).
+"""
+
+from __future__ import annotations
+
+import _ssl
+import ssl
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
+__all__ = [
+    "HAS_VERIFIED_CHAIN",
+    "ServedChain",
+    "peer_leaf",
+    "require_verified_chain",
+    "verified_chain",
+]
+
+Connection = ssl.SSLSocket | ssl.SSLObject
+
+
+def _public_chain(conn: Connection) -> list[bytes]:
+    # Python 3.13+: the public method, DER bytes ([] when OpenSSL has no chain).
+    return list(getattr(conn, "get_verified_chain")())  # noqa: B009 (absent before 3.13)
+
+
+def _private_chain(conn: Connection) -> list[bytes]:
+    # Python 3.10-3.12: _ssl._SSLSocket.get_verified_chain() gives _ssl.Certificate objects, or
+    # None when OpenSSL has no verified chain (a resumed session, or no certificate at all).
+    certs: list[Any] | None = getattr(conn, "_sslobj").get_verified_chain()  # noqa: B009
+    if certs is None:
+        return []
+    der: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009 (not in typeshed)
+    return [cert.public_bytes(der) for cert in certs]
+
+
+def _served(conn: Connection) -> list[bytes]:
+    public = getattr(conn, "get_unverified_chain", None)  # Python 3.13+
+    if public is not None:
+        return list(public())
+    certs: list[Any] | None = getattr(conn, "_sslobj").get_unverified_chain()  # noqa: B009
+    if certs is None:
+        return []
+    der: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009
+    return [cert.public_bytes(der) for cert in certs]
+
+
+def _choose() -> Callable[[Connection], list[bytes]] | None:
+    if hasattr(ssl.SSLObject, "get_verified_chain"):
+        return _public_chain
+    if hasattr(getattr(_ssl, "_SSLSocket", None), "get_verified_chain"):
+        return _private_chain
+    return None
+
+
+_chain_of = _choose()
+
+HAS_VERIFIED_CHAIN: bool = _chain_of is not None
+"""Whether this Python's :mod:`ssl` can give the verified chain (CPython 3.10 and later)."""
+
+
+def require_verified_chain() -> None:
+    """Raise unless this Python can give the verified chain.
+
+    Raises:
+        RuntimeError: Neither ``get_verified_chain()`` (3.13+) nor the private
+            ``_ssl._SSLSocket.get_verified_chain()`` (3.10-3.12) exists, so pins could only be
+            checked on the list the peer sent, which an attacker controls.
+    """
+    if _chain_of is None:
+        raise RuntimeError(
+            "pinning needs the verified certificate chain, and this Python's ssl module does "
+            "not give it (CPython 3.10 or later does): refusing to pin on the chain the peer sent"
+        )
+
+
+def verified_chain(conn: Connection) -> list[bytes]:
+    """Return the chain OpenSSL verified for ``conn``'s peer, DER, leaf first.
+
+    Args:
+        conn: An SSL socket or object whose handshake has finished.
+
+    Returns:
+        The verified chain; empty when OpenSSL has none (a resumed session carries no chain).
+
+    Raises:
+        RuntimeError: This Python cannot give the verified chain.
+    """
+    if _chain_of is None:
+        require_verified_chain()
+    assert _chain_of is not None
+    return _chain_of(conn)
+
+
+def peer_leaf(conn: Connection) -> bytes | None:
+    """Return the peer's own certificate as DER, or None when it sent none.
+
+    Under ``CERT_NONE`` this certificate is unverified; in a resumed session it is the one of the
+    full handshake that created the session.
+    """
+    return conn.getpeercert(binary_form=True)
+
+
+class ServedChain(Sequence[bytes]):
+    """The certificates the peer sent (DER, leaf first), for reports only, never for checks.
+
+    Read from the connection on first use, so that a handshake that passes never pays for it;
+    empty when this Python cannot give it.
+    """
+
+    __slots__ = ("_certs", "_conn")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._certs: list[bytes] | None = None
+
+    def _load(self) -> list[bytes]:
+        if self._certs is None:
+            try:
+                self._certs = _served(self._conn)
+            except Exception:  # For a report only: never let it break anything.
+                self._certs = []
+        return self._certs
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        return self._load()[index]

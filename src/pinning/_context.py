@@ -1,0 +1,480 @@
+"""Pinning inside the TLS handshake: :func:`pin_context` and :func:`create_default_context`.
+
+:func:`pin_context` sets ``sslsocket_class`` and ``sslobject_class`` on the caller's own context
+(DESIGN.md, decision 3) to subclasses whose ``do_handshake()`` checks the policy as soon as the
+handshake has finished. ``wrap_socket`` (with or without ``do_handshake_on_connect``), ``wrap_bio``,
+asyncio's SSL transport and every HTTP client built on them go through those methods, so a refused
+peer never receives an application byte. The read and write methods of the subclasses run the
+handshake and the check first if the caller skipped ``do_handshake()`` (OpenSSL would otherwise
+complete the handshake implicitly, unchecked), and keep refusing after a failure.
+
+Each context holds one state (policy, the policy's ``*`` rule alone, the memory of passed
+sessions) behind a single reference; a handshake reads it once, so replacing it with another
+policy is atomic: a handshake uses the old policy or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+
+from ._chain import ServedChain, peer_leaf, require_verified_chain, verified_chain
+from ._errors import PinMismatch, PinningWarning
+from ._policy import PinPolicy
+from ._sessions import SessionMemory
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
+__all__ = [
+    "PinnedSSLObject",
+    "PinnedSSLSocket",
+    "create_default_context",
+    "pin_context",
+    "pinned_policy",
+]
+
+_HOLDER_ATTRIBUTE = "_pinning_holder"
+_INSTALL_LOCK = threading.Lock()
+
+# The name given to a peer that has none and whose address is unknown (RFC 2606 ".invalid").
+_UNNAMED = "unnamed-peer.invalid"
+# The session-memory key of every peer checked against the "*" rule alone.
+_ANY_HOST = "*"
+
+Connection = ssl.SSLSocket | ssl.SSLObject
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What one handshake reads, once: never a mix of two policies."""
+
+    policy: PinPolicy
+    any_host: PinPolicy | None  # The policy's "*" rule alone, for peers without a name.
+    sessions: SessionMemory
+
+
+class _Holder:
+    """The one mutable reference a pinned context's classes share; swapped whole."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: _State) -> None:
+        self.state = state
+
+
+def _any_host_policy(policy: PinPolicy) -> PinPolicy | None:
+    """Return a policy holding only ``policy``'s ``*`` rule, or None when it has none.
+
+    A peer without a host name (a TLS client presenting its certificate to a server, or a server
+    reached without ``server_hostname``) can be matched by no other rule.
+    """
+    for rule in policy.rules:
+        if rule.pattern == "*":
+            with warnings.catch_warnings():
+                # The caller was already warned about this rule when building ``policy``.
+                warnings.simplefilter("ignore", PinningWarning)
+                return PinPolicy(
+                    [("*", rule.pins, rule.expires)],
+                    expires=policy.expires,
+                    enforce=policy.enforce,
+                    reporter=policy.reporter,
+                )
+    return None
+
+
+def _peer_address(conn: Connection) -> tuple[str | None, int | None]:
+    """Return the peer's IP text and port; (None, None) for an SSL object or a non-IP socket."""
+    if not isinstance(conn, ssl.SSLSocket):
+        return None, None
+    try:
+        address = conn.getpeername()
+    except OSError:
+        return None, None
+    if isinstance(address, tuple) and len(address) >= 2:
+        return str(address[0]), int(address[1])
+    return None, None
+
+
+_Entry = tuple[SessionMemory, str, bytes]
+
+
+def _verify(conn: Connection, state: _State) -> _Entry | None:
+    """Check ``conn``'s finished handshake against ``state``; raise PinMismatch to refuse it.
+
+    Returns:
+        What the session memory should hold if this connection's session is to be resumed:
+        (memory, host key, peer certificate), or None when nothing is to be remembered.
+    """
+    policy = state.policy
+    # Decision 2: branch on the verify mode, never on whether a chain happens to be empty.
+    pin_only = conn.context.verify_mode == ssl.CERT_NONE
+    address, port = _peer_address(conn)
+    if conn.server_side:
+        if pin_only:
+            raise PinMismatch(
+                "Certificate pinning failure: this pinned server context does not request "
+                "client certificates (verify_mode is CERT_NONE), so there is nothing to check; "
+                "set verify_mode to CERT_REQUIRED.",
+                hostname=address or _UNNAMED,
+            )
+        if peer_leaf(conn) is None:
+            # Only possible under CERT_OPTIONAL: a client without a certificate is the
+            # application's decision, as it is without pinning.
+            return None
+        checker, host, key = state.any_host, address or _UNNAMED, _ANY_HOST
+        if checker is None:
+            raise PinMismatch(
+                "Certificate pinning failure: client certificates are checked against the "
+                "policy's '*' rule, and the policy installed on this server context has none.",
+                hostname=host,
+            )
+    else:
+        name = conn.server_hostname
+        if name:
+            checker, host, key = policy, name, name
+        elif policy.strict or pin_only:
+            where = "" if address is None else f" {address}:{port}"
+            raise PinMismatch(
+                f"Certificate pinning failure for{where or ' a server without a name'}! No "
+                "server_hostname was given, so the host's pins cannot be looked up, and "
+                + ("the policy is strict." if policy.strict else "the connection is pin-only.")
+                + " Pass server_hostname (an IP address text is looked up as such).",
+                hostname=address or "",
+            )
+        elif state.any_host is None:
+            return None  # No rule can cover a server without a name.
+        else:
+            checker, host, key = state.any_host, address or _UNNAMED, _ANY_HOST
+
+    served = ServedChain(conn)  # Read only if a failure is reported.
+    if conn.session_reused:
+        # Decision 7: a resumed session carries no chain, only the peer certificate of the full
+        # handshake that created it.
+        leaf = peer_leaf(conn)
+        if leaf is not None and not pin_only and state.sessions.passed(key, leaf):
+            return None
+        leaf_only = [] if leaf is None else [leaf]
+        checker.check(host, leaf_only, port=port, pin_only=pin_only, served_chain=served)
+        return None
+    if pin_only:
+        leaf = peer_leaf(conn)
+        leaf_only = [] if leaf is None else [leaf]
+        checker.check(host, leaf_only, port=port, pin_only=True, served_chain=served)
+        return None  # Pin-only sessions are checked on their leaf again: nothing to remember.
+    chain = verified_chain(conn)
+    checker.check(host, chain, port=port, served_chain=served)
+    if chain and policy.enforce:
+        return (state.sessions, key, chain[0])
+    return None
+
+
+def _run_check(conn: Connection, holder: _Holder) -> _Entry | None:
+    """Run the check; any failure, expected or not, refuses the connection as a PinMismatch.
+
+    A server remembers its passed sessions at once (it resumes them on its own); a client only
+    when the application takes the session to resume it (the ``session`` property).
+    """
+    state = holder.state  # Read once: this handshake uses this policy only.
+    try:
+        entry = _verify(conn, state)
+        if entry is not None and conn.server_side:
+            entry[0].remember(entry[1], entry[2])
+            return None
+        return entry
+    except PinMismatch:
+        raise
+    except Exception as exc:  # Fail closed (decision 6), as an error every client handles.
+        raise PinMismatch(
+            f"Certificate pinning failure: the pins could not be checked: {exc}",
+            hostname=conn.server_hostname or "",
+        ) from exc
+
+
+def _remember(entry: _Entry | None, session: ssl.SSLSession | None) -> None:
+    if entry is not None and session is not None:
+        entry[0].remember(entry[1], entry[2])
+
+
+def _set_session(conn: Connection, mixin: type, session: ssl.SSLSession | None) -> None:
+    """Set ``session`` through the property of the class after ``mixin`` in ``conn``'s MRO."""
+    prop = getattr(super(mixin, type(conn)), "session")  # noqa: B009
+    prop.__set__(conn, session)
+
+
+class PinnedSSLSocket(ssl.SSLSocket):
+    """The ``sslsocket_class`` of a pinned context: checks the pins when the handshake completes.
+
+    :func:`pin_context` derives one subclass per context; it is not meant to be used directly.
+    On a refusal the socket is closed and :class:`~pinning.PinMismatch` raised.
+    """
+
+    _pinning: ClassVar[_Holder]
+    _pinning_base: ClassVar[type[ssl.SSLSocket]]
+    _pinning_passed: bool = False
+    _pinning_error: PinMismatch | None = None
+    _pinning_entry: _Entry | None = None
+
+    def do_handshake(self, block: bool = False) -> None:
+        """Perform the TLS handshake, then check the pins (once) before any application data."""
+        super().do_handshake(block)
+        if not self._pinning_passed:
+            self._pinning_check()
+
+    def _pinning_check(self) -> None:
+        if self._pinning_error is not None:
+            raise self._pinning_error
+        try:
+            self._pinning_entry = _run_check(self, self._pinning)
+        except PinMismatch as exc:
+            self._pinning_error = exc
+            self.close()
+            raise
+        self._pinning_passed = True
+
+    @property
+    def session(self) -> ssl.SSLSession | None:
+        """The TLS session, to resume; taking it from a connection that passed remembers that."""
+        session = super().session
+        _remember(self._pinning_entry, session)
+        return session
+
+    @session.setter
+    def session(self, session: ssl.SSLSession | None) -> None:
+        _set_session(self, PinnedSSLSocket, session)
+
+    def _pinning_before_io(self) -> None:
+        # The handshake was not run through do_handshake() (do_handshake_on_connect=False and
+        # the caller went straight to I/O): run it, and the check, before OpenSSL does it
+        # implicitly. Unconnected, closed or unwrapped sockets are left to the base class.
+        if self._pinning_error is not None:
+            raise self._pinning_error
+        if getattr(self, "_sslobj", None) is not None:
+            self.do_handshake()
+
+    def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
+        """Read decrypted data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().read(len, buffer)
+
+    def write(self, data: ReadableBuffer) -> int:
+        """Write data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().write(data)
+
+    def send(self, data: ReadableBuffer, flags: int = 0) -> int:
+        """Send data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().send(data, flags)
+
+    def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
+        """Send all of ``data``; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        super().sendall(data, flags)
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """Receive data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().recv(buflen, flags)
+
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int | None = None, flags: int = 0) -> int:
+        """Receive into ``buffer``; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().recv_into(buffer, nbytes, flags)
+
+
+class PinnedSSLObject(ssl.SSLObject):
+    """The ``sslobject_class`` of a pinned context (``wrap_bio``, asyncio, anyio).
+
+    ``do_handshake()`` raises :class:`ssl.SSLWantReadError` until the handshake completes; the
+    pins are checked once, on the call that completes it, and a refusal raises
+    :class:`~pinning.PinMismatch` from that call, before any application data. Reads and writes
+    keep raising it afterwards.
+    """
+
+    _pinning: ClassVar[_Holder]
+    _pinning_base: ClassVar[type[ssl.SSLObject]]
+    _pinning_passed: bool = False
+    _pinning_error: PinMismatch | None = None
+    _pinning_entry: _Entry | None = None
+
+    def do_handshake(self) -> None:
+        """Advance the TLS handshake; when it completes, check the pins (once)."""
+        super().do_handshake()
+        if not self._pinning_passed:
+            self._pinning_check()
+
+    def _pinning_check(self) -> None:
+        if self._pinning_error is not None:
+            raise self._pinning_error
+        try:
+            self._pinning_entry = _run_check(self, self._pinning)
+        except PinMismatch as exc:
+            self._pinning_error = exc
+            raise
+        self._pinning_passed = True
+
+    @property
+    def session(self) -> ssl.SSLSession | None:
+        """The TLS session, to resume; taking it from a connection that passed remembers that."""
+        session = super().session
+        _remember(self._pinning_entry, session)
+        return session
+
+    @session.setter
+    def session(self, session: ssl.SSLSession | None) -> None:
+        _set_session(self, PinnedSSLObject, session)
+
+    def _pinning_before_io(self) -> None:
+        if self._pinning_error is not None:
+            raise self._pinning_error
+        self.do_handshake()
+
+    def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
+        """Read decrypted data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().read(len, buffer)
+
+    def write(self, data: ReadableBuffer) -> int:
+        """Write data; the pins are checked first if they were not yet."""
+        if not self._pinning_passed:
+            self._pinning_before_io()
+        return super().write(data)
+
+
+def _derive(mixin: type[_T], base: type, holder: _Holder) -> type[_T]:
+    """Return a subclass of ``mixin`` and ``base`` (the context's current class) for ``holder``."""
+    stdlib = mixin.__bases__[0]
+    if not (isinstance(base, type) and issubclass(base, stdlib)):
+        raise TypeError(f"the context's class {base!r} is not a subclass of {stdlib.__name__}")
+    if issubclass(base, mixin):  # Pinned for another context: start again from what it wrapped.
+        base = getattr(base, "_pinning_base", stdlib)
+    bases = (mixin,) if base is stdlib else (mixin, base)
+    namespace = {
+        "_pinning": holder,
+        "_pinning_base": base,
+        "__module__": mixin.__module__,
+        "__qualname__": mixin.__qualname__,
+        "__doc__": mixin.__doc__,
+    }
+    return cast("type[_T]", type(mixin.__name__, bases, namespace))
+
+
+def _holder_of(ctx: ssl.SSLContext) -> _Holder | None:
+    holder = getattr(ctx, _HOLDER_ATTRIBUTE, None)
+    if not isinstance(holder, _Holder):
+        return None
+    if getattr(ctx.sslsocket_class, "_pinning", None) is not holder:
+        return None
+    if getattr(ctx.sslobject_class, "_pinning", None) is not holder:
+        return None
+    return holder
+
+
+def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
+    """Make ``ctx`` check ``policy`` inside every TLS handshake, and return it.
+
+    Sets ``ctx.sslsocket_class`` and ``ctx.sslobject_class`` to subclasses (of the classes the
+    context had) whose ``do_handshake()`` checks the verified chain as soon as the handshake
+    completes, so ``wrap_socket``, ``wrap_bio``, asyncio and every client built on them are
+    pinned, and a refused peer never receives an application byte. The context's own
+    verification still applies: a matching pin never excuses an untrusted chain or a wrong host
+    name. Calling it again on the same context replaces the policy atomically.
+
+    Client contexts check the chain against the rule of ``server_hostname`` (an IP address text
+    is looked up as such). Without ``server_hostname``, a connection is refused when the policy
+    is strict or the context pin-only, and checked against the ``*`` rule otherwise. Under
+    ``CERT_NONE`` (pin-only trust) only the leaf counts, and hosts without pins are refused.
+
+    Server contexts (mTLS) must request client certificates: the client's verified chain is
+    checked against the policy's ``*`` rule. Under ``CERT_OPTIONAL`` a client that sends no
+    certificate is not refused; accepting it is the application's decision.
+
+    Args:
+        ctx: The context to pin, client or server; changed in place.
+        policy: The pins to enforce.
+
+    Returns:
+        ``ctx`` itself.
+
+    Raises:
+        TypeError: ``ctx`` is not an :class:`ssl.SSLContext` or ``policy`` not a ``PinPolicy``.
+        ValueError: ``ctx`` is a ``PROTOCOL_TLS_SERVER`` context that does not request client
+            certificates, or ``policy`` has no ``*`` rule to check them against.
+        RuntimeError: This Python's :mod:`ssl` cannot give the verified chain.
+    """
+    if not isinstance(ctx, ssl.SSLContext):
+        raise TypeError(f"ctx must be an ssl.SSLContext, not {type(ctx).__name__}")
+    if not isinstance(policy, PinPolicy):
+        raise TypeError(f"policy must be a PinPolicy, not {type(policy).__name__}")
+    require_verified_chain()
+    state = _State(policy, _any_host_policy(policy), SessionMemory())
+    if ctx.protocol == ssl.PROTOCOL_TLS_SERVER:
+        if ctx.verify_mode == ssl.CERT_NONE:
+            raise ValueError(
+                "a pinned server context checks client certificates, and this one requests none: "
+                "set verify_mode to CERT_REQUIRED (or CERT_OPTIONAL) and load the client CAs first"
+            )
+        if state.any_host is None:
+            raise ValueError(
+                "a pinned server context checks client certificates against the policy's '*' "
+                "rule, and this policy has none"
+            )
+    with _INSTALL_LOCK:
+        found = getattr(ctx, _HOLDER_ATTRIBUTE, None)
+        if isinstance(found, _Holder):
+            holder = found
+            holder.state = state
+        else:
+            holder = _Holder(state)
+            setattr(ctx, _HOLDER_ATTRIBUTE, holder)
+        if getattr(ctx.sslsocket_class, "_pinning", None) is not holder:
+            ctx.sslsocket_class = _derive(PinnedSSLSocket, ctx.sslsocket_class, holder)
+        if getattr(ctx.sslobject_class, "_pinning", None) is not holder:
+            ctx.sslobject_class = _derive(PinnedSSLObject, ctx.sslobject_class, holder)
+    return ctx
+
+
+def pinned_policy(ctx: ssl.SSLContext) -> PinPolicy | None:
+    """Return the policy :func:`pin_context` installed on ``ctx``, or None if it is not pinned."""
+    holder = _holder_of(ctx)
+    return None if holder is None else holder.state.policy
+
+
+def create_default_context(
+    policy: PinPolicy,
+    *,
+    cafile: str | os.PathLike[str] | None = None,
+    capath: str | os.PathLike[str] | None = None,
+    cadata: str | bytes | None = None,
+) -> ssl.SSLContext:
+    """Return a pinned client context, as :func:`ssl.create_default_context` would make it.
+
+    Certificates and host names are verified (``CERT_REQUIRED``, ``check_hostname``) against the
+    CAs given, or the system's when none is, and the chain must then hold one of the host's pins.
+
+    Args:
+        policy: The pins to enforce.
+        cafile: A file of PEM CA certificates to trust instead of the system's.
+        capath: A directory of hashed PEM CA certificates to trust instead of the system's.
+        cadata: PEM text or DER bytes of CA certificates to trust instead of the system's.
+
+    Returns:
+        A new ``ssl.SSLContext`` for ``Purpose.SERVER_AUTH``, pinned with ``policy``.
+    """
+    ctx = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH, cafile=cafile, capath=capath, cadata=cadata
+    )
+    return pin_context(ctx, policy)

@@ -1,0 +1,226 @@
+"""Every HTTP client, pinned through its context, against genuine servers and attackers.
+
+The attackers answer eagerly, right after the handshake: a client whose pins were checked on its
+first write or first read (or one that swallows an error raised while writing, as httpx does)
+would read their forged answer as a success. So each refusal must come from the handshake, and
+the attacker must never receive a byte of the request: the secret header and body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import ssl
+import urllib.request
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import httpx
+import pytest
+import requests
+import urllib3
+from tlsutil import (
+    GENUINE_BODY,
+    LOOPBACK,
+    SECRET,
+    TIMEOUT,
+    Server,
+    eager_handler,
+    find_pin_mismatch,
+    genuine_policy,
+    http_handler,
+    mitm_proxy_handler,
+    pin_only_context,
+    pki,
+    policy,
+    record_io,
+    serving,
+    tunnel_proxy_handler,
+)
+from tlsutil import client_context as make_client
+
+from pinning.requests import PinningAdapter
+
+HEADERS = {"X-Secret": SECRET, "Content-Type": "text/plain"}
+BODY = f"password={SECRET}".encode()
+
+Fetch = Callable[[str, ssl.SSLContext, "str | None"], bytes]
+
+
+def via_http_client(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    target = urlsplit(url)
+    if proxy is None:
+        conn = http.client.HTTPSConnection(
+            target.hostname, target.port, context=ctx, timeout=TIMEOUT
+        )
+    else:
+        via = urlsplit(proxy)
+        conn = http.client.HTTPSConnection(via.hostname, via.port, context=ctx, timeout=TIMEOUT)
+        conn.set_tunnel(target.hostname or "", target.port)
+    try:
+        conn.request("POST", "/", body=BODY, headers=HEADERS)
+        return conn.getresponse().read()
+    finally:
+        conn.close()
+
+
+def via_urllib_request(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=ctx),
+        urllib.request.ProxyHandler({"https": proxy} if proxy else {}),
+    )
+    request = urllib.request.Request(url, data=BODY, headers=HEADERS)
+    with opener.open(request, timeout=TIMEOUT) as response:
+        return response.read()  # type: ignore[no-any-return]
+
+
+def via_urllib3(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    manager = (
+        urllib3.PoolManager(ssl_context=ctx, retries=False)
+        if proxy is None
+        else urllib3.ProxyManager(proxy, ssl_context=ctx, retries=False)
+    )
+    try:
+        return manager.request("POST", url, body=BODY, headers=HEADERS, timeout=TIMEOUT).data
+    finally:
+        manager.clear()
+
+
+def via_requests(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    with requests.Session() as session:
+        session.trust_env = False
+        session.mount("https://", PinningAdapter(ssl_context=ctx))
+        proxies = {"https": proxy} if proxy else None
+        response = session.post(url, data=BODY, headers=HEADERS, proxies=proxies, timeout=TIMEOUT)
+        return response.content
+
+
+def via_httpx(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    with httpx.Client(verify=ctx, proxy=proxy, trust_env=False, timeout=TIMEOUT) as client:
+        return client.post(url, content=BODY, headers=HEADERS).content
+
+
+async def _httpx_async(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    async with httpx.AsyncClient(verify=ctx, proxy=proxy, trust_env=False, timeout=TIMEOUT) as c:
+        return (await c.post(url, content=BODY, headers=HEADERS)).content
+
+
+async def _aiohttp(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    connector = aiohttp.TCPConnector(ssl=ctx)
+    async with (
+        aiohttp.ClientSession(connector=connector, trust_env=False, timeout=timeout) as session,
+        session.post(url, data=BODY, headers=HEADERS, proxy=proxy) as response,
+    ):
+        return await response.read()
+
+
+async def _asyncio_streams(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+    assert proxy is None, "asyncio streams have no proxy support"
+    target = urlsplit(url)
+    reader, writer = await asyncio.open_connection(
+        LOOPBACK, target.port, ssl=ctx, server_hostname=target.hostname
+    )
+    try:
+        head = (
+            f"POST / HTTP/1.1\r\nHost: {target.netloc}\r\nX-Secret: {SECRET}\r\n"
+            f"Content-Length: {len(BODY)}\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(head.encode() + BODY)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), TIMEOUT)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return answer.partition(b"\r\n\r\n")[2]
+
+
+def _sync(coroutine: Callable[..., Coroutine[Any, Any, bytes]]) -> Fetch:
+    def fetch(url: str, ctx: ssl.SSLContext, proxy: str | None) -> bytes:
+        return asyncio.run(coroutine(url, ctx, proxy))
+
+    return fetch
+
+
+CLIENTS: dict[str, Fetch] = {
+    "http.client": via_http_client,
+    "urllib.request": via_urllib_request,
+    "urllib3": via_urllib3,
+    "requests": via_requests,
+    "httpx": via_httpx,
+    "httpx-async": _sync(_httpx_async),
+    "aiohttp": _sync(_aiohttp),
+    "asyncio-streams": _sync(_asyncio_streams),
+}
+PROXY_CLIENTS = [name for name in CLIENTS if name != "asyncio-streams"]
+PIN_ONLY_CLIENTS = [name for name in CLIENTS if name not in ("urllib3", "requests")]
+
+
+def proxy_url(proxy: Server) -> str:
+    return f"http://{LOOPBACK}:{proxy.port}"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_genuine_server_is_accepted(client: str) -> None:
+    ctx = make_client(genuine_policy())
+    attempts = record_io(ctx)
+    with serving(pki().genuine, http_handler()) as server:
+        assert CLIENTS[client](server.url, ctx, None) == GENUINE_BODY
+    assert SECRET.encode() in server.all_received  # The request did go through,
+    assert attempts  # through the pinned classes.
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_attacker_is_refused_in_the_handshake_before_any_write(client: str) -> None:
+    ctx = make_client(genuine_policy())
+    attempts = record_io(ctx)
+    with serving(pki().rogue, eager_handler()) as server, pytest.raises(Exception) as info:
+        CLIENTS[client](server.url, ctx, None)
+    assert find_pin_mismatch(info.value) is not None, repr(info.value)
+    assert attempts == []  # The client never even tried to write (or read) application data.
+    assert server.accepted >= 1
+    assert server.all_received == b""  # Not one byte of the request, not even its first line.
+
+
+@pytest.mark.parametrize("client", PROXY_CLIENTS)
+def test_mitm_proxy_with_a_trusted_ca_never_receives_the_request(client: str) -> None:
+    with (
+        serving(pki().genuine, http_handler()) as origin,
+        Server(mitm_proxy_handler()) as proxy,
+        pytest.raises(Exception) as info,
+    ):
+        CLIENTS[client](origin.url, make_client(genuine_policy()), proxy_url(proxy))
+    assert find_pin_mismatch(info.value) is not None, repr(info.value)
+    assert proxy.accepted >= 1
+    assert SECRET.encode() not in proxy.all_received
+    assert proxy.all_received == b""
+    assert origin.accepted == 0
+
+
+@pytest.mark.parametrize("client", PROXY_CLIENTS)
+def test_honest_proxy_to_the_genuine_server_is_accepted(client: str) -> None:
+    with (
+        serving(pki().genuine, http_handler()) as origin,
+        Server(tunnel_proxy_handler) as proxy,
+    ):
+        fetched = CLIENTS[client](origin.url, make_client(genuine_policy()), proxy_url(proxy))
+    assert fetched == GENUINE_BODY
+    assert SECRET.encode() in origin.all_received
+
+
+@pytest.mark.parametrize("client", PIN_ONLY_CLIENTS)
+def test_pin_only_through_the_client(client: str) -> None:
+    pinned = pin_only_context(policy({"localhost": [pki().self_signed.pin]}))
+    with serving(pki().self_signed, http_handler()) as server:
+        assert CLIENTS[client](server.url, pinned, None) == GENUINE_BODY
+    with (
+        serving(pki().self_signed_other_key, eager_handler()) as server,
+        pytest.raises(Exception) as info,
+    ):
+        CLIENTS[client](server.url, pinned, None)
+    assert find_pin_mismatch(info.value) is not None, repr(info.value)
+    assert server.all_received == b""
