@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ._api import spki, spki_sha256, spki_sha256_many
 from ._backend import backend as _chosen
+from ._context import create_default_context, pin_context, pinned_policy
 from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
 from ._pins import Pin
 from ._policy import PinFailure, PinPolicy, PinRule
-from ._report import LoggingReporter
+from ._report import HttpReporter, LoggingReporter
 from ._status import Status
 
 BACKEND: str = _chosen.NAME
@@ -22,6 +23,7 @@ BACKEND: str = _chosen.NAME
 __all__ = [
     "BACKEND",
     "CertificateError",
+    "HttpReporter",
     "LoggingReporter",
     "Pin",
     "PinFailure",
@@ -31,6 +33,9 @@ __all__ = [
     "PinningWarning",
     "PolicyError",
     "Status",
+    "create_default_context",
+    "pin_context",
+    "pinned_policy",
     "spki",
     "spki_sha256",
     "spki_sha256_many",

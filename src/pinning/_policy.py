@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import ssl
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
 
@@ -26,11 +29,13 @@ Reporter = Callable[["PinFailure"], object]
 
 PinsLike = Iterable[Pin | str]
 PatternsLike = str | Iterable[str]
+ExpiresLike = dt.date | dt.datetime | None
 RulesLike = (
     Mapping[str, PinsLike]
     | Mapping[tuple[str, ...], PinsLike]
     | Mapping[str | tuple[str, ...], PinsLike]
     | Iterable[tuple[PatternsLike, PinsLike]]
+    | Iterable[tuple[PatternsLike, PinsLike, ExpiresLike]]
 )
 
 _UTC = dt.timezone.utc
@@ -44,11 +49,14 @@ class PinRule:
         pattern: The canonical host pattern (``"*.example.com"``).
         pins: The pins; a chain passes when one of its keys has one of them.
         pins_blob: The digests of ``pins`` back to back, as ``backend.chain_match`` takes them.
+        expires: When the rule stops applying (aware, UTC): its own expiry if it has one, else
+            the policy's; None when it never does.
     """
 
     pattern: str
     pins: frozenset[Pin]
     pins_blob: bytes = field(repr=False, compare=False)
+    expires: dt.datetime | None = None
 
     @property
     def include_subdomains(self) -> bool:
@@ -69,8 +77,10 @@ class PinFailure:
         pattern: The rule's host pattern.
         enforced: Whether the connection is refused (False: report-only).
         time: When the check failed (aware, UTC).
-        expires: When the policy expires, if it does.
+        expires: When the rule expires (its own expiry, else the policy's), if it does.
         include_subdomains: Whether the pattern starts with ``*``.
+        served_chain: The DER certificates the peer sent, leaf first, when the caller gave
+            them; None otherwise. Reports only: pins are never checked on them.
     """
 
     hostname: str
@@ -83,6 +93,39 @@ class PinFailure:
     time: dt.datetime
     expires: dt.datetime | None
     include_subdomains: bool
+    served_chain: tuple[bytes, ...] | None = None
+
+    def to_report(self) -> dict[str, Any]:
+        """Return the failure as an RFC 7469 section 3 report, ready for :func:`json.dumps`.
+
+        The fields are those of the RFC: ``date-time`` and ``effective-expiration-date`` in
+        RFC 3339 UTC (``effective-expiration-date`` is null when the rule never expires),
+        ``hostname``, ``port`` (null when unknown), ``include-subdomains``, ``noted-hostname``
+        (the host the rule's pattern is anchored on; ``"*"`` for the rule covering any host),
+        ``served-certificate-chain`` (the chain the peer sent when known, else the one checked)
+        and ``validated-certificate-chain`` as PEM certificates, leaf first, and ``known-pins``
+        as ``pin-sha256="<base64>"`` directives, sorted.
+
+        Returns:
+            A dict of JSON-ready values (str, int, bool, None and lists of str).
+        """
+        served = self.chain if self.served_chain is None else self.served_chain
+        return {
+            "date-time": _rfc3339(self.time),
+            "hostname": self.hostname,
+            "port": self.port,
+            "effective-expiration-date": None if self.expires is None else _rfc3339(self.expires),
+            "include-subdomains": self.include_subdomains,
+            "noted-hostname": self.pattern.lstrip("*.") or "*",
+            "served-certificate-chain": [ssl.DER_cert_to_PEM_cert(cert) for cert in served],
+            "validated-certificate-chain": [ssl.DER_cert_to_PEM_cert(cert) for cert in self.chain],
+            "known-pins": sorted(pin.hpkp() for pin in self.expected),
+        }
+
+
+def _rfc3339(moment: dt.datetime) -> str:
+    """Return ``moment`` as RFC 3339 UTC with whole seconds: ``2027-06-30T00:00:00Z``."""
+    return moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class PinPolicy:
@@ -90,12 +133,15 @@ class PinPolicy:
 
     Args:
         rules: ``{pattern or tuple of patterns: pins}``, or an iterable of ``(patterns, pins)``
-            pairs. Patterns are those of :class:`~pinning._hosts.HostPattern`; pins are
-            :class:`~pinning.Pin` objects or pin strings. When several patterns match a host, the
-            most specific one wins (exact, then ``*.``, then ``**.`` by longest suffix, then ``*``);
-            OkHttp instead requires any pin of any matching pattern.
+            pairs or ``(patterns, pins, expires)`` triples. Patterns are those of
+            :class:`~pinning._hosts.HostPattern`; pins are :class:`~pinning.Pin` objects or pin
+            strings. When several patterns match a host, the most specific one wins (exact, then
+            ``*.``, then ``**.`` by longest suffix, then ``*``); OkHttp instead requires any pin
+            of any matching pattern. A triple's ``expires`` (a date or aware datetime, as for the
+            policy) replaces the policy's expiry for that rule, earlier or later; None keeps it.
         expires: A :class:`datetime.date` (the policy expires at 00:00 UTC that day) or an aware
-            :class:`datetime.datetime`. From then on pins are no longer enforced.
+            :class:`datetime.datetime`. From then on pins are no longer enforced, except those of
+            rules whose own expiry is later.
         enforce: False makes the policy report-only: failures are reported, never refused.
         reporter: Called with a :class:`PinFailure` on each failure; its exceptions are logged.
             Defaults to a :class:`~pinning._report.LoggingReporter`.
@@ -112,9 +158,11 @@ class PinPolicy:
     __slots__ = (
         "_enforce",
         "_expired_logged",
+        "_expired_rules_logged",
         "_expires",
         "_index",
         "_lock",
+        "_outliving",
         "_reporter",
         "_rules",
         "_strict",
@@ -141,15 +189,17 @@ class PinPolicy:
         self._index: HostIndex[PinRule] = HostIndex()
         self._lock = threading.Lock()
         self._expired_logged = False
+        self._expired_rules_logged: set[str] = set()
         built = []
-        for patterns, pins in _rule_items(rules):
+        for patterns, pins, own_expiry in _rule_items(rules):
             pin_set = _pin_set(patterns, pins)
             blob = b"".join(sorted(pin.digest for pin in pin_set))
+            rule_expires = self._expires if own_expiry is None else _expiry(own_expiry)
             for text in _pattern_texts(patterns):
                 pattern = HostPattern.parse(text)
                 if pattern in self._index:
                     raise PolicyError(f"host pattern {quote(text)} appears in more than one rule")
-                rule = PinRule(pattern.text, pin_set, blob)
+                rule = PinRule(pattern.text, pin_set, blob, rule_expires)
                 self._index.add(pattern, rule)
                 built.append(rule)
                 if enforce and len(pin_set) < 2:
@@ -162,6 +212,89 @@ class PinPolicy:
         if not built:
             raise PolicyError("a pinning policy needs at least one rule")
         self._rules = tuple(built)
+        # Whether some rule keeps applying after the policy's own expiry (its expiry is later).
+        self._outliving = self._expires is not None and any(
+            rule.expires is None or rule.expires > self._expires for rule in built
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, reporter: Reporter | None = None) -> PinPolicy:
+        """Read a policy from a TOML file.
+
+        The file holds ``expires`` (a TOML date or offset date-time), ``enforce`` and ``strict``
+        (booleans), all optional, and one ``[[rule]]`` table per rule, each with ``hosts`` and
+        ``pins`` (non-empty lists of strings) and an optional ``expires`` of its own::
+
+            expires = 2027-06-30
+            enforce = true
+            strict = false
+
+            [[rule]]
+            hosts = ["api.example.com", "**.cdn.example.com"]
+            pins = ["sha256/...", "sha256/..."]
+
+        Args:
+            path: The file to read (UTF-8).
+            reporter: The reporter of the policy (default: a ``LoggingReporter``).
+
+        Returns:
+            The policy.
+
+        Raises:
+            PolicyError: The file is not valid TOML, or holds an unknown key, a value of the wrong
+                type, a bad pin or host pattern, a duplicate, or no rule; the message names the
+                file, the line and the rule (``pins.toml:7: rule 2: malformed pin ...``).
+            OSError: The file cannot be read.
+        """
+        from ._policyfile import load_policy
+
+        return load_policy(path, reporter=reporter)
+
+    @classmethod
+    def loads(
+        cls, text: str, *, source: str = "<string>", reporter: Reporter | None = None
+    ) -> PinPolicy:
+        """Read a policy from TOML text, in the format of :meth:`load`.
+
+        Args:
+            text: The TOML document.
+            source: The name that error messages give the text.
+            reporter: The reporter of the policy (default: a ``LoggingReporter``).
+
+        Raises:
+            PolicyError: As for :meth:`load`, naming ``source``.
+        """
+        from ._policyfile import loads_policy
+
+        return loads_policy(text, source=source, reporter=reporter)
+
+    @classmethod
+    def from_android_nsc(
+        cls, path: str | os.PathLike[str], *, reporter: Reporter | None = None
+    ) -> PinPolicy:
+        """Import the ``<pin-set>`` entries of an Android ``network_security_config.xml``.
+
+        Each ``<domain>`` of a ``<domain-config>`` whose pin set (its own, or inherited from the
+        enclosing ``<domain-config>``) holds pins becomes a rule: ``host`` for
+        ``includeSubdomains="false"`` (the default), ``**.host`` for ``"true"``. A pin set's
+        ``expiration`` (``yyyy-MM-dd``) becomes the rule's expiry. The policy is enforced and
+        not strict, as Android does.
+
+        Args:
+            path: The XML file. Document type declarations and entities are refused.
+            reporter: The reporter of the policy (default: a ``LoggingReporter``).
+
+        Raises:
+            PolicyError: The XML is not well-formed or has a DTD; an element or attribute is
+                unknown or misplaced; a digest is not SHA-256; a pin, domain or expiration is
+                malformed; a domain appears twice; or a domain without pins falls under a pinned
+                ``includeSubdomains`` domain (a policy cannot exempt it). The message names the
+                file and the line.
+            OSError: The file cannot be read.
+        """
+        from ._nsc import load_nsc
+
+        return load_nsc(path, reporter=reporter)
 
     @property
     def rules(self) -> tuple[PinRule, ...]:
@@ -216,6 +349,7 @@ class PinPolicy:
         *,
         port: int | None = None,
         pin_only: bool = False,
+        served_chain: Sequence[bytes] | None = None,
     ) -> None:
         """Check a verified chain (DER certificates, leaf first) against ``hostname``'s pins.
 
@@ -224,24 +358,22 @@ class PinPolicy:
             chain: The verified chain, as DER bytes, leaf first.
             port: The port, for reports.
             pin_only: Nothing but the pins vouches for the server (``CERT_NONE``): only the leaf
-                counts, and a host without a rule, an expired policy or a mismatch is refused
-                even when the policy is report-only.
+                counts, and a host without a rule, an expired policy or rule, or a mismatch is
+                refused even when the policy is report-only.
+            served_chain: The certificates the peer sent (DER, leaf first), for reports only;
+                never checked.
 
         Raises:
             PinMismatch: The chain holds none of the host's pins (when enforced), it cannot be
                 read, the host name is not valid, or no rule covers it under ``strict`` or
                 ``pin_only``.
         """
-        if self._expires is not None and self.expired():
-            self._log_expired()
-            if pin_only:
-                raise PinMismatch(
-                    f"Certificate pinning failure for {hostname}! The pinning policy expired at "
-                    f"{self._expires.isoformat()}, and nothing else vouches for a connection "
-                    "without certificate verification (pin-only).",
-                    hostname=str(hostname),
-                )
-            return
+        now = None
+        if self._expires is not None:
+            now = dt.datetime.now(_UTC)
+            if now >= self._expires and self._outlived_by(hostname, now) is None:
+                self._expired_path(hostname, pin_only)
+                return
         host = canonical_host(hostname) if isinstance(hostname, str) else None
         if host is None:
             self._refuse(
@@ -269,6 +401,12 @@ class PinPolicy:
                 )
             return
         rule = found[1]
+        if rule.expires is not None:
+            if now is None:
+                now = dt.datetime.now(_UTC)
+            if now >= rule.expires:
+                self._rule_expired(host, rule, pin_only)
+                return
         if pin_only:
             chain = chain[:1]
         error = None
@@ -278,7 +416,47 @@ class PinPolicy:
                     return
             except CertificateError as exc:
                 error = exc
-        self._fail(host, port, chain, rule, error, pin_only)
+        self._fail(host, port, chain, rule, error, pin_only, served_chain)
+
+    def _outlived_by(self, hostname: str, now: dt.datetime) -> PinRule | None:
+        """Return the rule that still covers ``hostname`` after the policy expired, or None."""
+        if not self._outliving:
+            return None
+        rule = self.rule_for(hostname)
+        if rule is None or (rule.expires is not None and now >= rule.expires):
+            return None
+        return rule
+
+    def _rule_expired(self, host: str, rule: PinRule, pin_only: bool) -> None:
+        """Let the connection through (log once per rule), or refuse it when pin-only."""
+        with self._lock:
+            first = rule.pattern not in self._expired_rules_logged
+            self._expired_rules_logged.add(rule.pattern)
+        expires = rule.expires.isoformat() if rule.expires else "?"
+        if pin_only:
+            raise PinMismatch(
+                f"Certificate pinning failure for {host}! The pinning rule {rule.pattern!r} "
+                f"expired at {expires}, and nothing else vouches for a connection without "
+                "certificate verification (pin-only).",
+                hostname=host,
+            )
+        if first:
+            logger.warning(
+                "pinning rule %r expired at %s: its pins are no longer enforced",
+                rule.pattern,
+                expires,
+            )
+
+    def _expired_path(self, hostname: str, pin_only: bool) -> None:
+        """The whole policy has expired: log it once; refuse a pin-only connection."""
+        self._log_expired()
+        if pin_only:
+            raise PinMismatch(
+                f"Certificate pinning failure for {hostname}! The pinning policy expired at "
+                f"{self._expires.isoformat() if self._expires else '?'}, and nothing else "
+                "vouches for a connection without certificate verification (pin-only).",
+                hostname=str(hostname),
+            )
 
     def _refuse(self, message: str, hostname: str, pin_only: bool) -> None:
         """Raise PinMismatch, or only log ``message`` for a report-only policy."""
@@ -294,6 +472,7 @@ class PinPolicy:
         rule: PinRule,
         error: CertificateError | None,
         pin_only: bool,
+        served_chain: Sequence[bytes] | None = None,
     ) -> None:
         """Report a chain that has none of ``rule``'s pins, then raise when enforced."""
         certs = tuple(bytes(cert) for cert in chain)
@@ -309,8 +488,11 @@ class PinPolicy:
             pattern=rule.pattern,
             enforced=enforced,
             time=dt.datetime.now(_UTC),
-            expires=self._expires,
+            expires=rule.expires,
             include_subdomains=rule.include_subdomains,
+            served_chain=None
+            if served_chain is None
+            else tuple(bytes(cert) for cert in served_chain),
         )
         try:
             self._reporter(failure)
@@ -360,16 +542,20 @@ def _expiry(expires: object) -> dt.datetime | None:
     raise PolicyError(f"expires must be a date or an aware datetime, not {quote(expires)}")
 
 
-def _rule_items(rules: object) -> Iterable[tuple[object, object]]:
+def _rule_items(rules: object) -> Iterable[tuple[object, object, object]]:
+    """Return ``(patterns, pins, expires)`` for each rule; ``expires`` is None when not given."""
     if isinstance(rules, Mapping):
-        return list(rules.items())
+        return [(patterns, pins, None) for patterns, pins in rules.items()]
     if isinstance(rules, (str, bytes)) or not isinstance(rules, Iterable):
         raise PolicyError(f"rules must be a mapping or (patterns, pins) pairs, not {quote(rules)}")
-    items = []
+    items: list[tuple[object, object, object]] = []
     for item in rules:
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise PolicyError(f"a rule must be a (patterns, pins) pair, not {quote(item)}")
-        items.append((item[0], item[1]))
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise PolicyError(
+                f"a rule must be a (patterns, pins) pair or a (patterns, pins, expires) triple, "
+                f"not {quote(item)}"
+            )
+        items.append((item[0], item[1], item[2] if len(item) == 3 else None))
     return items
 
 
