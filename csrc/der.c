@@ -12,6 +12,11 @@ static int PIN_cursor_skip(PIN_cursor *cursor, size_t len) {
     if (len > cursor->len) {
         return 0;
     }
+    /* An empty cursor may hold a NULL pointer (the API allows NULL with length 0), and NULL + 0 is
+     * undefined in C (C11 6.5.6p8; UBSan: "applying zero offset to null pointer"). */
+    if (len == 0) {
+        return 1;
+    }
     cursor->data += len;
     cursor->len -= len;
     return 1;
