@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
 import os
 import ssl
@@ -39,6 +40,9 @@ RulesLike = (
 )
 
 _UTC = dt.timezone.utc
+
+UNNAMED_PEER = "unnamed-peer.invalid"
+"""How a peer without a host name and without a known address is named (RFC 2606 ``.invalid``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,7 @@ class PinPolicy:
         "_reporter",
         "_rules",
         "_strict",
+        "_unnamed_rule",
     )
 
     def __init__(
@@ -179,7 +184,7 @@ class PinPolicy:
     ) -> None:
         for name, flag in (("enforce", enforce), ("strict", strict)):
             if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be True or False, not {flag!r}")
+                raise TypeError(f"{name} must be True or False, not {quote(flag)}")
         if reporter is not None and not callable(reporter):
             raise TypeError(f"reporter must be callable, not {type(reporter).__name__}")
         self._enforce = enforce
@@ -212,6 +217,7 @@ class PinPolicy:
         if not built:
             raise PolicyError("a pinning policy needs at least one rule")
         self._rules = tuple(built)
+        self._unnamed_rule = next((rule for rule in built if rule.pattern == "*"), None)
         # Whether some rule keeps applying after the policy's own expiry (its expiry is later).
         self._outliving = self._expires is not None and any(
             rule.expires is None or rule.expires > self._expires for rule in built
@@ -263,6 +269,7 @@ class PinPolicy:
 
         Raises:
             PolicyError: As for :meth:`load`, naming ``source``.
+            TypeError: ``text`` is not a str.
         """
         from ._policyfile import loads_policy
 
@@ -331,30 +338,45 @@ class PinPolicy:
             raise ValueError("now must be an aware datetime")
         return now >= self._expires
 
-    def rule_for(self, hostname: str) -> PinRule | None:
-        """Return the most specific rule covering ``hostname``, or None."""
+    def rule_for(self, hostname: str | None) -> PinRule | None:
+        """Return the most specific rule covering ``hostname``, or None.
+
+        ``None`` stands for a peer without a host name (a TLS client, or a server reached
+        without ``server_hostname``): only the ``*`` rule covers it.
+        """
+        if hostname is None:
+            return self._unnamed_rule
         host = canonical_host(hostname) if isinstance(hostname, str) else None
         found = None if host is None else self._index.lookup(host)
         return None if found is None else found[1]
 
-    def pins_for(self, hostname: str) -> frozenset[Pin] | None:
-        """Return the pins of the most specific rule covering ``hostname``, or None."""
+    def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
+        """Return the pins of the most specific rule covering ``hostname`` (None: a peer without
+        a name, covered by the ``*`` rule only), or None when no rule covers it."""
         rule = self.rule_for(hostname)
         return None if rule is None else rule.pins
 
     def check(
         self,
-        hostname: str,
+        hostname: str | None,
         chain: Sequence[bytes],
         *,
         port: int | None = None,
         pin_only: bool = False,
         served_chain: Sequence[bytes] | None = None,
+        peer: str | None = None,
     ) -> None:
         """Check a verified chain (DER certificates, leaf first) against ``hostname``'s pins.
 
+        Once the policy (or the rule covering the host) has expired, nothing is refused, under
+        ``strict`` too, except ``pin_only`` connections. A report-only policy refuses nothing but
+        ``pin_only`` connections; it reports mismatches and logs the rest.
+
         Args:
-            hostname: The host connected to.
+            hostname: The host connected to; None for a peer without a name (a TLS client at a
+                server, or a server reached without ``server_hostname``), which only the ``*``
+                rule covers; ``strict`` refuses it when there is no such rule, ``pin_only``
+                always.
             chain: The verified chain, as DER bytes, leaf first.
             port: The port, for reports.
             pin_only: Nothing but the pins vouches for the server (``CERT_NONE``): only the leaf
@@ -362,45 +384,78 @@ class PinPolicy:
                 refused even when the policy is report-only.
             served_chain: The certificates the peer sent (DER, leaf first), for reports only;
                 never checked.
+            peer: How messages and reports name a peer without a host name (its IP address);
+                ignored when ``hostname`` is given.
 
         Raises:
             PinMismatch: The chain holds none of the host's pins (when enforced), it cannot be
                 read, the host name is not valid, or no rule covers it under ``strict`` or
                 ``pin_only``.
+            TypeError: ``chain`` is not a sequence (a list or tuple of DER certificates; not one
+                certificate's bytes), holds something other than bytes, or ``port`` is not an
+                int or None.
+            ValueError: ``port`` is not in 0..65535.
         """
+        if type(chain) is not list and type(chain) is not tuple:
+            _check_chain_type(chain)
+        if port is not None and (type(port) is not int or not 0 <= port <= _MAX_PORT):
+            _check_port(port)
         now = None
         if self._expires is not None:
             now = dt.datetime.now(_UTC)
             if now >= self._expires and self._outlived_by(hostname, now) is None:
-                self._expired_path(hostname, pin_only)
+                self._expired_path(hostname or peer or UNNAMED_PEER, pin_only)
                 return
-        host = canonical_host(hostname) if isinstance(hostname, str) else None
-        if host is None:
-            self._refuse(
-                f"Certificate pinning failure for {quote(hostname)}! Not a valid host name, so "
-                "its pins cannot be looked up.",
-                str(hostname),
-                pin_only,
-            )
-            return
-        found = self._index.lookup(host)
-        if found is None:
-            if pin_only:
+        if hostname is None:
+            host = peer or UNNAMED_PEER
+            rule = self._unnamed_rule
+            if pin_only or (rule is None and self._strict):
+                reason = (
+                    "a connection without certificate verification (pin-only) is only checked "
+                    "against the pins of its host name."
+                    if pin_only
+                    else "only a '*' rule could cover it, and this strict policy has none."
+                )
                 self._refuse(
-                    f"Certificate pinning failure for {host}! No pinning rule covers the host, "
-                    "and a connection without certificate verification (pin-only) needs one.",
+                    f"Certificate pinning failure for {host}! The peer has no host name (no "
+                    f"server_hostname was given, or it is a TLS client): {reason} Pass "
+                    "server_hostname (an IP address text is looked up as such).",
                     host,
                     pin_only,
                 )
-            elif self._strict:
+                return
+            if rule is None:
+                return
+        else:
+            canonical = canonical_host(hostname) if isinstance(hostname, str) else None
+            if canonical is None:
                 self._refuse(
-                    f"Certificate pinning failure for {host}! No pinning rule covers the host "
-                    "(strict policy).",
-                    host,
+                    f"Certificate pinning failure for {quote(hostname)}! Not a valid host name, "
+                    "so its pins cannot be looked up.",
+                    str(hostname),
                     pin_only,
                 )
-            return
-        rule = found[1]
+                return
+            host = canonical
+            found = self._index.lookup(host)
+            if found is None:
+                if pin_only:
+                    self._refuse(
+                        f"Certificate pinning failure for {host}! No pinning rule covers the "
+                        "host, and a connection without certificate verification (pin-only) "
+                        "needs one.",
+                        host,
+                        pin_only,
+                    )
+                elif self._strict:
+                    self._refuse(
+                        f"Certificate pinning failure for {host}! No pinning rule covers the host "
+                        "(strict policy).",
+                        host,
+                        pin_only,
+                    )
+                return
+            rule = found[1]
         if rule.expires is not None:
             if now is None:
                 now = dt.datetime.now(_UTC)
@@ -418,7 +473,7 @@ class PinPolicy:
                 error = exc
         self._fail(host, port, chain, rule, error, pin_only, served_chain)
 
-    def _outlived_by(self, hostname: str, now: dt.datetime) -> PinRule | None:
+    def _outlived_by(self, hostname: str | None, now: dt.datetime) -> PinRule | None:
         """Return the rule that still covers ``hostname`` after the policy expired, or None."""
         if not self._outliving:
             return None
@@ -542,6 +597,27 @@ def _expiry(expires: object) -> dt.datetime | None:
     raise PolicyError(f"expires must be a date or an aware datetime, not {quote(expires)}")
 
 
+_MAX_PORT = 65535
+
+
+def _check_chain_type(chain: object) -> None:
+    """Raise TypeError unless ``chain`` is a sequence of certificates (not one certificate)."""
+    if isinstance(chain, (str, bytes, bytearray, memoryview)) or not isinstance(chain, Sequence):
+        raise TypeError(
+            "chain must be a sequence of DER certificates (bytes), leaf first, "
+            f"not {type(chain).__name__}"
+        )
+
+
+def _check_port(port: object) -> None:
+    """Raise TypeError or ValueError unless ``port`` is an int in 0..65535 (reports carry it)."""
+    if not isinstance(port, int) or isinstance(port, bool):
+        raise TypeError(f"port must be an int or None, not {type(port).__name__}")
+    if not 0 <= port <= _MAX_PORT:
+        shown = str(port) if abs(port) < 10**9 else "a larger integer"
+        raise ValueError(f"port must be in 0..{_MAX_PORT}, not {shown}")
+
+
 def _rule_items(rules: object) -> Iterable[tuple[object, object, object]]:
     """Return ``(patterns, pins, expires)`` for each rule; ``expires`` is None when not given."""
     if isinstance(rules, Mapping):
@@ -611,6 +687,11 @@ def _subject(cert: bytes) -> str:
         return "<unparseable certificate>"
 
 
+_LISTED = 10
+"""The certificates, and the pins, that a failure message lists at most; the rest are counted
+(``PinMismatch.chain_pins`` and ``expected`` keep them all)."""
+
+
 def _failure_message(
     host: str,
     certs: tuple[bytes, ...],
@@ -625,13 +706,17 @@ def _failure_message(
         lines.append("  Peer certificate chain: (empty: no certificate to check)")
     else:
         lines.append("  Peer certificate chain:")
-        for cert, pin in zip(certs, pins, strict=True):
+        for cert, pin in zip(certs[:_LISTED], pins[:_LISTED], strict=True):
             shown = "<unreadable key>" if pin is None else str(pin)
             lines.append(f"    {shown}: {_subject(cert)}")
+        if len(certs) > _LISTED:
+            lines.append(f"    ... and {len(certs) - _LISTED} more certificates")
     if error is not None:
         lines.append(f"  The chain cannot be read: {error}")
     if pin_only:
         lines.append("  (pin-only connection: only the leaf certificate's key counts)")
     lines.append(f'  Pinned certificates for {host} (rule "{rule.pattern}"):')
-    lines.extend(f"    {pin}" for pin in sorted(rule.pins, key=str))
+    lines.extend(f"    {pin}" for pin in heapq.nsmallest(_LISTED, rule.pins, key=str))
+    if len(rule.pins) > _LISTED:
+        lines.append(f"    ... and {len(rule.pins) - _LISTED} more pins")
     return "\n".join(lines)
