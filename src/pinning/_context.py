@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from ._chain import ServedChain, peer_leaf, require_verified_chain, verified_chain
-from ._errors import PinMismatch, PinningWarning
-from ._policy import PinPolicy
+from ._errors import PinMismatch
+from ._policy import UNNAMED_PEER, PinPolicy
 from ._sessions import SessionMemory
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ __all__ = [
 _HOLDER_ATTRIBUTE = "_pinning_holder"
 _INSTALL_LOCK = threading.Lock()
 
-# The name given to a peer that has none and whose address is unknown (RFC 2606 ".invalid").
-_UNNAMED = "unnamed-peer.invalid"
 # The session-memory key of every peer checked against the "*" rule alone.
 _ANY_HOST = "*"
 
@@ -55,7 +53,6 @@ class _State:
     """What one handshake reads, once: never a mix of two policies."""
 
     policy: PinPolicy
-    any_host: PinPolicy | None  # The policy's "*" rule alone, for peers without a name.
     sessions: SessionMemory
 
 
@@ -66,26 +63,6 @@ class _Holder:
 
     def __init__(self, state: _State) -> None:
         self.state = state
-
-
-def _any_host_policy(policy: PinPolicy) -> PinPolicy | None:
-    """Return a policy holding only ``policy``'s ``*`` rule, or None when it has none.
-
-    A peer without a host name (a TLS client presenting its certificate to a server, or a server
-    reached without ``server_hostname``) can be matched by no other rule.
-    """
-    for rule in policy.rules:
-        if rule.pattern == "*":
-            with warnings.catch_warnings():
-                # The caller was already warned about this rule when building ``policy``.
-                warnings.simplefilter("ignore", PinningWarning)
-                return PinPolicy(
-                    [("*", rule.pins, rule.expires)],
-                    expires=policy.expires,
-                    enforce=policy.enforce,
-                    reporter=policy.reporter,
-                )
-    return None
 
 
 def _peer_address(conn: Connection) -> tuple[str | None, int | None]:
@@ -121,36 +98,19 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
                 "Certificate pinning failure: this pinned server context does not request "
                 "client certificates (verify_mode is CERT_NONE), so there is nothing to check; "
                 "set verify_mode to CERT_REQUIRED.",
-                hostname=address or _UNNAMED,
+                hostname=address or UNNAMED_PEER,
             )
         if peer_leaf(conn) is None:
             # Only possible under CERT_OPTIONAL: a client without a certificate is the
             # application's decision, as it is without pinning.
             return None
-        checker, host, key = state.any_host, address or _UNNAMED, _ANY_HOST
-        if checker is None:
-            raise PinMismatch(
-                "Certificate pinning failure: client certificates are checked against the "
-                "policy's '*' rule, and the policy installed on this server context has none.",
-                hostname=host,
-            )
+        hostname = None  # A TLS client has no name: the policy's "*" rule covers it.
     else:
-        name = conn.server_hostname
-        if name:
-            checker, host, key = policy, name, name
-        elif policy.strict or pin_only:
-            where = "" if address is None else f" {address}:{port}"
-            raise PinMismatch(
-                f"Certificate pinning failure for{where or ' a server without a name'}! No "
-                "server_hostname was given, so the host's pins cannot be looked up, and "
-                + ("the policy is strict." if policy.strict else "the connection is pin-only.")
-                + " Pass server_hostname (an IP address text is looked up as such).",
-                hostname=address or "",
-            )
-        elif state.any_host is None:
-            return None  # No rule can cover a server without a name.
-        else:
-            checker, host, key = state.any_host, address or _UNNAMED, _ANY_HOST
+        # An IP address given as server_hostname is looked up as such; no name at all is
+        # covered by the "*" rule only, and refused by strict policies and pin-only contexts.
+        hostname = conn.server_hostname or None
+    key = hostname or _ANY_HOST
+    check = partial(policy.check, hostname, port=port, peer=address, pin_only=pin_only)
 
     served = ServedChain(conn)  # Read only if a failure is reported.
     if conn.session_reused:
@@ -159,16 +119,14 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
         leaf = peer_leaf(conn)
         if leaf is not None and not pin_only and state.sessions.passed(key, leaf):
             return None
-        leaf_only = [] if leaf is None else [leaf]
-        checker.check(host, leaf_only, port=port, pin_only=pin_only, served_chain=served)
+        check([] if leaf is None else [leaf], served_chain=served)
         return None
     if pin_only:
         leaf = peer_leaf(conn)
-        leaf_only = [] if leaf is None else [leaf]
-        checker.check(host, leaf_only, port=port, pin_only=True, served_chain=served)
+        check([] if leaf is None else [leaf], served_chain=served)
         return None  # Pin-only sessions are checked on their leaf again: nothing to remember.
     chain = verified_chain(conn)
-    checker.check(host, chain, port=port, served_chain=served)
+    check(chain, served_chain=served)
     if chain and policy.enforce:
         return (state.sessions, key, chain[0])
     return None
@@ -420,14 +378,14 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
     if not isinstance(policy, PinPolicy):
         raise TypeError(f"policy must be a PinPolicy, not {type(policy).__name__}")
     require_verified_chain()
-    state = _State(policy, _any_host_policy(policy), SessionMemory())
+    state = _State(policy, SessionMemory())
     if ctx.protocol == ssl.PROTOCOL_TLS_SERVER:
         if ctx.verify_mode == ssl.CERT_NONE:
             raise ValueError(
                 "a pinned server context checks client certificates, and this one requests none: "
                 "set verify_mode to CERT_REQUIRED (or CERT_OPTIONAL) and load the client CAs first"
             )
-        if state.any_host is None:
+        if policy.rule_for(None) is None:
             raise ValueError(
                 "a pinned server context checks client certificates against the policy's '*' "
                 "rule, and this policy has none"
@@ -471,9 +429,19 @@ def create_default_context(
         capath: A directory of hashed PEM CA certificates to trust instead of the system's.
         cadata: PEM text or DER bytes of CA certificates to trust instead of the system's.
 
+    Raises:
+        ValueError: ``cafile``, ``capath`` or ``cadata`` is empty (``ssl`` would take that for
+            "not given" and trust the system's CAs).
+
     Returns:
         A new ``ssl.SSLContext`` for ``Purpose.SERVER_AUTH``, pinned with ``policy``.
     """
+    for name, value in (("cafile", cafile), ("capath", capath), ("cadata", cadata)):
+        # ssl takes an empty value for "not given" and would silently trust the system's CAs.
+        if value is not None and not (
+            value if isinstance(value, (str, bytes)) else os.fspath(value)
+        ):
+            raise ValueError(f"{name} is empty: give CA certificates, or leave {name} out")
     ctx = ssl.create_default_context(
         ssl.Purpose.SERVER_AUTH, cafile=cafile, capath=capath, cadata=cadata
     )

@@ -1,7 +1,11 @@
 """Reporters: what a policy does with a :class:`~pinning._policy.PinFailure`.
 
 A reporter is any callable taking one ``PinFailure``. A policy isolates it: whatever it raises is
-logged, never passed on to the connection. :class:`LoggingReporter` logs one warning per failure;
+logged, never passed on to the connection. It is called on the connection's own thread, inside
+the handshake, so it must not block: the reporters here never do (:class:`HttpReporter` only
+queues), and a custom reporter that does I/O should hand its work to a thread of its own.
+
+:class:`LoggingReporter` logs one warning per failure;
 :class:`HttpReporter` POSTs RFC 7469 reports from a background thread, never from the handshake.
 """
 
@@ -17,7 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -50,12 +54,22 @@ class LoggingReporter:
             failure.hostname,
             "" if failure.port is None else f":{failure.port}",
             failure.pattern,
-            ", ".join(str(pin) for pin in failure.chain_pins),
-            ", ".join(sorted(str(pin) for pin in failure.expected)),
+            _listed(str(pin) for pin in failure.chain_pins),
+            _listed(sorted(str(pin) for pin in failure.expected)),
         )
 
     def __repr__(self) -> str:
         return f"LoggingReporter(logger={self.logger.name!r})"
+
+
+_LISTED = 10  # Pins a log line shows at most; a 10,000-certificate chain stays one short line.
+
+
+def _listed(pins: Iterable[str]) -> str:
+    """Join at most ``_LISTED`` pins, then say how many more there are."""
+    items = list(pins)
+    shown = ", ".join(items[:_LISTED])
+    return shown if len(items) <= _LISTED else f"{shown}, ... and {len(items) - _LISTED} more"
 
 
 _STOP = object()  # Tells the worker to finish.
