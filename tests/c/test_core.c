@@ -672,6 +672,20 @@ static void test_arguments(pinning_hasher *hasher) {
     CHECK(pinning_chain_match(&index, hasher, NULL, 0, NULL, 0, NULL, 0) == PINNING_OK &&
               index == 0,
           "an empty chain: no match, index 0");
+    /* NULL data with zero-length certificates: each is an empty input, and the cursor must never
+     * offset the NULL pointer, not even by zero (a UBSan finding of fuzz_many and fuzz_chain). */
+    {
+        const size_t empty_lens[2] = {0, 0};
+        index = 99;
+        CHECK(pinning_spki_sha256_many(digests, &index, hasher, NULL, 0, empty_lens, 2) ==
+                      PINNING_ERR_EMPTY &&
+                  index == 0,
+              "NULL batch of two empty certificates: the first is empty");
+        CHECK(pinning_chain_match(&index, hasher, NULL, 0, empty_lens, 2, digest, 1) ==
+                      PINNING_ERR_EMPTY &&
+                  index == 0,
+              "NULL chain of two empty certificates: the first is empty");
+    }
     free(pair);
     free(cert);
 }

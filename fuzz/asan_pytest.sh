@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# fuzz/asan_pytest.sh [PYTEST_ARGS...]
+#
+# Builds pinning's C extension with the core under AddressSanitizer and UndefinedBehaviorSanitizer
+# (CMake option PINNING_SANITIZE=address,undefined) into a throwaway virtual environment, and runs
+# the tests that exercise the C core with PINNING_BACKEND=c, the sanitizer runtime preloaded and
+# leak detection on (fuzz/lsan.supp suppresses what CPython, cffi and OpenSSL keep until exit).
+# Fails on any test failure and on any sanitizer report, even one that did not change the exit
+# status. Leaves the global Python environment and the normal build directory alone: the venv and
+# the CMake build live under fuzz/out/ (gitignored).
+#
+# With no arguments it runs the test files named by the patterns below; any arguments replace
+# them and go to pytest as they are. Environment: PYTHON (default python3), FUZZ_OUT (default
+# fuzz/out), PINNING_ASAN_LEAKS=0 to turn leak detection off.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+out=${FUZZ_OUT:-$here/out}
+python=${PYTHON:-python3}
+venv="$out/asan-venv"
+build_dir="$out/asan-build"
+reports="$out/asan-reports"
+test_patterns=(test_der test_known test_differential test_vectors test_pins test_policy
+    test_cbackend test_backend test_chain test_batch test_thread test_context_concurrency)
+
+if ! command -v gcc >/dev/null 2>&1; then
+    echo "fuzz/asan_pytest.sh: the sanitizer build needs gcc (Debian: apt-get install gcc)" >&2
+    exit 2
+fi
+
+echo "== a throwaway venv with the C core under ASan+UBSan: $venv =="
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+# pinning itself is rebuilt from this tree on every run, with the sanitizers on, together with the
+# project's own 'test' extra (installed once, then already satisfied). build-dir keeps the sanitizer
+# CMake cache away from the normal build/ directory, which would otherwise keep PINNING_SANITIZE
+# for later ordinary builds.
+"$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+"$venv/bin/python" -m pip install -q \
+    --config-settings=cmake.define.PINNING_SANITIZE=address,undefined \
+    --config-settings=cmake.build-type=RelWithDebInfo \
+    --config-settings=build-dir="$build_dir/{wheel_tag}" \
+    "$root[test]"
+
+# Find the extension without importing it: it cannot load before the ASan runtime is preloaded.
+platlib=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
+native=$(find "$platlib/pinning" -maxdepth 1 -name '_native*.so' | head -1)
+if [ -z "$native" ]; then
+    echo "fuzz/asan_pytest.sh: the sanitizer build installed no pinning._native" >&2
+    exit 1
+fi
+libasan=$(ldd "$native" | sed -n 's/^[[:space:]]*libasan\.so[^ ]* => \([^ ]*\).*/\1/p' | head -1)
+if [ -z "$libasan" ] || ! ldd "$native" | grep -q libubsan; then
+    echo "fuzz/asan_pytest.sh: $native is not linked with libasan and libubsan:" >&2
+    ldd "$native" >&2
+    exit 1
+fi
+echo "extension: $native"
+echo "preloading: $libasan"
+
+# The canary: a read past the end of a buffer through the C core must be reported, or the sanitizer
+# is not really on (the input claims 0x7f bytes of contents but the block holds 3).
+canary="$out/asan-canary"
+rm -rf "$canary"
+mkdir -p "$canary"
+(cd "$out" && env PINNING_BACKEND=c PYTHONMALLOC=malloc LD_PRELOAD="$libasan" \
+    ASAN_OPTIONS="detect_leaks=0:log_path=$canary/asan" "$venv/bin/python" -c '
+from pinning._native import ffi, lib
+cert = ffi.new("uint8_t[3]", [0x30, 0x7F, 0x30])
+bounds = ffi.new("size_t[2]")
+lib.pinning_spki(bounds, bounds + 1, cert, 0x81)
+' >/dev/null 2>&1) || true
+if ! grep -qs "heap-buffer-overflow" "$canary"/asan.*; then
+    echo "fuzz/asan_pytest.sh: the canary's read past a buffer went unreported: no ASan" >&2
+    exit 1
+fi
+echo "canary: an out-of-bounds read in the core is reported (heap-buffer-overflow)"
+
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+    for pattern in "${test_patterns[@]}"; do
+        for file in "$root"/tests/"$pattern"*.py; do
+            [ -f "$file" ] && tests+=("$file")
+        done
+    done
+    if [ ${#tests[@]} -eq 0 ]; then
+        echo "fuzz/asan_pytest.sh: no test files match ${test_patterns[*]} in tests/" >&2
+        exit 1
+    fi
+fi
+
+rm -rf "$reports"
+mkdir -p "$reports"
+leaks=${PINNING_ASAN_LEAKS:-1}
+asan_options="detect_leaks=$leaks:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1"
+asan_options+=":check_initialization_order=1:strict_init_order=1"
+asan_options+=":log_path=$reports/asan:log_exe_name=1"
+echo "== pytest under ASan+UBSan (PINNING_BACKEND=c, detect_leaks=$leaks) =="
+set +e
+(
+    cd "$root"
+    # PYTHONMALLOC=malloc sends every Python allocation through malloc, so that LeakSanitizer
+    # sees the pointers held in Python objects and reports real leaks only.
+    env PINNING_BACKEND=c PYTHONMALLOC=malloc LD_PRELOAD="$libasan" \
+        ASAN_OPTIONS="$asan_options" \
+        LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:log_exe_name=1" \
+        "$venv/bin/python" -m pytest -p no:cacheprovider -q "${tests[@]}"
+)
+rc=$?
+set -e
+
+found=$(find "$reports" -type f | sort)
+if [ -n "$found" ]; then
+    for report in $found; do
+        echo "== sanitizer report: $report ==" >&2
+        head -60 "$report" >&2
+    done
+    echo "fuzz/asan_pytest.sh: FAILED: sanitizer reports above (pytest exit $rc)" >&2
+    exit 1
+fi
+if [ "$rc" -ne 0 ]; then
+    echo "fuzz/asan_pytest.sh: FAILED: pytest exited $rc" >&2
+    exit "$rc"
+fi
+echo "fuzz/asan_pytest.sh: tests passed with no sanitizer report"
