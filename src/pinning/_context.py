@@ -165,46 +165,32 @@ def _set_session(conn: Connection, mixin: type, session: ssl.SSLSession | None) 
     prop.__set__(conn, session)
 
 
-class PinnedSSLSocket(ssl.SSLSocket):
-    """The ``sslsocket_class`` of a pinned context: checks the pins when the handshake completes.
+class _PinnedConnection:
+    """What the pinned socket and object classes share: the check, run once, and its memory.
 
-    :func:`pin_context` derives one subclass per context; it is not meant to be used directly.
-    On a refusal the socket is closed and :class:`~pinning.PinMismatch` raised.
+    A mixin: it comes before ``ssl.SSLSocket`` or ``ssl.SSLObject`` in the method resolution
+    order, so ``super()`` here reaches the context's own class.
     """
 
     _pinning: ClassVar[_Holder]
-    _pinning_base: ClassVar[type[ssl.SSLSocket]]
+    _pinning_base: ClassVar[type]
     _pinning_passed: bool = False
     _pinning_error: PinMismatch | None = None
     _pinning_entry: _Entry | None = None
 
-    def do_handshake(self, block: bool = False) -> None:
-        """Perform the TLS handshake, then check the pins (once) before any application data."""
-        super().do_handshake(block)
-        if not self._pinning_passed:
-            self._pinning_check()
+    def _pinning_refused(self) -> None:
+        """Called once the check has refused the peer, before PinMismatch is raised."""
 
     def _pinning_check(self) -> None:
         if self._pinning_error is not None:
             raise self._pinning_error
         try:
-            self._pinning_entry = _run_check(self, self._pinning)
+            self._pinning_entry = _run_check(cast("Connection", self), self._pinning)
         except PinMismatch as exc:
             self._pinning_error = exc
-            self.close()
+            self._pinning_refused()
             raise
         self._pinning_passed = True
-
-    @property
-    def session(self) -> ssl.SSLSession | None:
-        """The TLS session, to resume; taking it from a connection that passed remembers that."""
-        session = super().session
-        _remember(self._pinning_entry, session)
-        return session
-
-    @session.setter
-    def session(self, session: ssl.SSLSession | None) -> None:
-        _set_session(self, PinnedSSLSocket, session)
 
     def _pinning_before_io(self) -> None:
         # The handshake was not run through do_handshake() (do_handshake_on_connect=False and
@@ -213,19 +199,49 @@ class PinnedSSLSocket(ssl.SSLSocket):
         if self._pinning_error is not None:
             raise self._pinning_error
         if getattr(self, "_sslobj", None) is not None:
-            self.do_handshake()
+            cast("Connection", self).do_handshake()
+
+    @property
+    def session(self) -> ssl.SSLSession | None:
+        """The TLS session, to resume; taking it from a connection that passed remembers that."""
+        session: ssl.SSLSession | None = super().session  # type: ignore[misc]
+        _remember(self._pinning_entry, session)
+        return session
+
+    @session.setter
+    def session(self, session: ssl.SSLSession | None) -> None:
+        _set_session(cast("Connection", self), _PinnedConnection, session)
 
     def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
         """Read decrypted data; the pins are checked first if they were not yet."""
         if not self._pinning_passed:
             self._pinning_before_io()
-        return super().read(len, buffer)
+        data: bytes = super().read(len, buffer)  # type: ignore[misc]
+        return data
 
     def write(self, data: ReadableBuffer) -> int:
         """Write data; the pins are checked first if they were not yet."""
         if not self._pinning_passed:
             self._pinning_before_io()
-        return super().write(data)
+        written: int = super().write(data)  # type: ignore[misc]
+        return written
+
+
+class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
+    """The ``sslsocket_class`` of a pinned context: checks the pins when the handshake completes.
+
+    :func:`pin_context` derives one subclass per context; it is not meant to be used directly.
+    On a refusal the socket is closed and :class:`~pinning.PinMismatch` raised.
+    """
+
+    def do_handshake(self, block: bool = False) -> None:
+        """Perform the TLS handshake, then check the pins (once) before any application data."""
+        super().do_handshake(block)
+        if not self._pinning_passed:
+            self._pinning_check()
+
+    def _pinning_refused(self) -> None:
+        self.close()
 
     def send(self, data: ReadableBuffer, flags: int = 0) -> int:
         """Send data; the pins are checked first if they were not yet."""
@@ -252,7 +268,7 @@ class PinnedSSLSocket(ssl.SSLSocket):
         return super().recv_into(buffer, nbytes, flags)
 
 
-class PinnedSSLObject(ssl.SSLObject):
+class PinnedSSLObject(_PinnedConnection, ssl.SSLObject):
     """The ``sslobject_class`` of a pinned context (``wrap_bio``, asyncio, anyio).
 
     ``do_handshake()`` raises :class:`ssl.SSLWantReadError` until the handshake completes; the
@@ -261,60 +277,16 @@ class PinnedSSLObject(ssl.SSLObject):
     keep raising it afterwards.
     """
 
-    _pinning: ClassVar[_Holder]
-    _pinning_base: ClassVar[type[ssl.SSLObject]]
-    _pinning_passed: bool = False
-    _pinning_error: PinMismatch | None = None
-    _pinning_entry: _Entry | None = None
-
     def do_handshake(self) -> None:
         """Advance the TLS handshake; when it completes, check the pins (once)."""
         super().do_handshake()
         if not self._pinning_passed:
             self._pinning_check()
 
-    def _pinning_check(self) -> None:
-        if self._pinning_error is not None:
-            raise self._pinning_error
-        try:
-            self._pinning_entry = _run_check(self, self._pinning)
-        except PinMismatch as exc:
-            self._pinning_error = exc
-            raise
-        self._pinning_passed = True
-
-    @property
-    def session(self) -> ssl.SSLSession | None:
-        """The TLS session, to resume; taking it from a connection that passed remembers that."""
-        session = super().session
-        _remember(self._pinning_entry, session)
-        return session
-
-    @session.setter
-    def session(self, session: ssl.SSLSession | None) -> None:
-        _set_session(self, PinnedSSLObject, session)
-
-    def _pinning_before_io(self) -> None:
-        if self._pinning_error is not None:
-            raise self._pinning_error
-        self.do_handshake()
-
-    def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
-        """Read decrypted data; the pins are checked first if they were not yet."""
-        if not self._pinning_passed:
-            self._pinning_before_io()
-        return super().read(len, buffer)
-
-    def write(self, data: ReadableBuffer) -> int:
-        """Write data; the pins are checked first if they were not yet."""
-        if not self._pinning_passed:
-            self._pinning_before_io()
-        return super().write(data)
-
 
 def _derive(mixin: type[_T], base: type, holder: _Holder) -> type[_T]:
     """Return a subclass of ``mixin`` and ``base`` (the context's current class) for ``holder``."""
-    stdlib = mixin.__bases__[0]
+    stdlib = mixin.__bases__[-1]  # ssl.SSLSocket or ssl.SSLObject, after _PinnedConnection
     if not (isinstance(base, type) and issubclass(base, stdlib)):
         raise TypeError(f"the context's class {base!r} is not a subclass of {stdlib.__name__}")
     if issubclass(base, mixin):  # Pinned for another context: start again from what it wrapped.
