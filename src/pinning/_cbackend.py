@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ._certinput import as_certificate_bytes as _as_bytes
 from ._errors import CertificateError
 from ._native import ffi, lib  # type: ignore[import-not-found, unused-ignore]
 from ._status import Status
@@ -78,14 +79,6 @@ def _hasher() -> Any:
         hasher = ffi.gc(hasher, lib.pinning_hasher_free)
         _local.hasher = hasher
         return hasher
-
-
-def _as_bytes(cert: object) -> bytes:
-    if type(cert) is bytes:
-        return cert
-    if isinstance(cert, (bytes, bytearray, memoryview)):
-        return bytes(cert)
-    raise TypeError(f"a certificate must be DER bytes, not {type(cert).__name__}")
 
 
 def _unpack(digests: Any, count: int) -> list[bytes]:

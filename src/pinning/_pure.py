@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from ._certinput import as_certificate_bytes as _as_bytes
 from ._errors import CertificateError
 from ._status import Status
 
@@ -152,14 +153,6 @@ def _walk(buf: bytes) -> tuple[Status, int, int]:
     if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
         return Status.ERR_SIGNATURE_VALUE, 0, 0
     return Status.OK, spki_start, spki_end
-
-
-def _as_bytes(cert: object) -> bytes:
-    if type(cert) is bytes:
-        return cert
-    if isinstance(cert, (bytes, bytearray, memoryview)):
-        return bytes(cert)
-    raise TypeError(f"a certificate must be DER bytes, not {type(cert).__name__}")
 
 
 def _spki_bounds(cert: bytes, index: int | None = None) -> tuple[int, int]:
