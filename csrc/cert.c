@@ -67,14 +67,15 @@ static int PIN_bit_string_ok(const PIN_cursor *contents) {
  * that it holds one AlgorithmIdentifier SEQUENCE and one well-formed BIT STRING, nothing else. */
 static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
     PIN_cursor spki;
-    PIN_cursor reread;
     PIN_cursor contents;
     PIN_cursor key;
-    if (!PIN_cursor_get_element(&spki, tbs, PIN_TAG_SEQUENCE)) {
+    uint8_t tag;
+    size_t header_len;
+    if (!PIN_cursor_get_any_element(&spki, &tag, &header_len, tbs) || tag != PIN_TAG_SEQUENCE) {
         return 0;
     }
-    reread = spki;
-    if (!PIN_cursor_get_contents(&contents, &reread, PIN_TAG_SEQUENCE) ||
+    contents = spki;
+    if (!PIN_cursor_get_bytes(NULL, &contents, header_len) ||
         !PIN_cursor_get_element(NULL, &contents, PIN_TAG_SEQUENCE) ||   /* algorithm */
         !PIN_cursor_get_contents(&key, &contents, PIN_TAG_BIT_STRING) || /* subjectPublicKey */
         !PIN_bit_string_ok(&key) || contents.len != 0) {

@@ -41,64 +41,72 @@ int PIN_cursor_get_bytes(PIN_cursor *out, PIN_cursor *cursor, size_t len) {
     return 1;
 }
 
-int PIN_cursor_get_any_element(PIN_cursor *out, uint8_t *out_tag, size_t *out_header_len,
-                               PIN_cursor *cursor) {
-    PIN_cursor header = *cursor;
-    uint8_t tag;
-    uint8_t first_length_octet;
+/* PIN_parse_header reads the identifier and length octets of the strict-DER element at the front of
+ * |cursor| without moving it: its identifier octet into |out_tag|, its header length into
+ * |out_header_len| and its whole length (header and contents, known to fit in |cursor|) into
+ * |out_element_len|. Returns 1, or 0 when the element is not strict DER or is truncated. Every read
+ * below is at an index already checked against cursor->len. */
+static int PIN_parse_header(uint8_t *out_tag, size_t *out_header_len, size_t *out_element_len,
+                            const PIN_cursor *cursor) {
+    const uint8_t *bytes = cursor->data;
+    size_t avail = cursor->len;
     size_t length;
     size_t header_len;
+    uint8_t tag;
+    uint8_t first_length_octet;
 
-    if (!PIN_cursor_get_u8(&tag, &header)) {
+    if (avail < 2) {
         return 0;
     }
-    /* 8.1.2.4: the high-tag-number form (tag number 31 and up) is not needed by X.509; refuse it. */
-    if ((tag & 0x1f) == 0x1f) {
+    tag = bytes[0];
+    /* 8.1.2.4: the high-tag-number form (tag number 31 and up) is not needed by X.509; refuse it.
+     * 8.1.5, X.680 8.6: universal tag number 0 is reserved for end-of-contents (BER only). */
+    if ((tag & 0x1f) == 0x1f || (tag & 0xdf) == 0x00) {
         return 0;
     }
-    /* 8.1.5, X.680 8.6: universal tag number 0 is reserved for end-of-contents (BER only). */
-    if ((tag & 0xdf) == 0x00) {
-        return 0;
-    }
-    if (!PIN_cursor_get_u8(&first_length_octet, &header)) {
-        return 0;
-    }
+    first_length_octet = bytes[1];
     if ((first_length_octet & 0x80) == 0) {
         /* 8.1.3.4: the short form, lengths 0..127. */
         length = first_length_octet;
+        header_len = 2;
     } else {
-        size_t num_length_octets = first_length_octet & 0x7f;
-        uint8_t octet;
-        /* 8.1.3.6 and 10.1: 0x80 is the indefinite form, which DER forbids. */
-        if (num_length_octets == 0) {
+        size_t num_length_octets = first_length_octet & 0x7fu;
+        /* 8.1.3.6 and 10.1: 0x80 is the indefinite form, which DER forbids. 8.1.3.5: at most 4
+         * length octets here (4 GiB), which also refuses the reserved 0xff. */
+        if (num_length_octets == 0 || num_length_octets > 4 || avail - 2 < num_length_octets) {
             return 0;
         }
-        /* 8.1.3.5: at most 4 length octets here (4 GiB), which also refuses the reserved 0xff. */
-        if (num_length_octets > 4) {
+        /* 10.1: the fewest octets; a leading zero octet is not minimal. */
+        if (bytes[2] == 0) {
             return 0;
         }
         length = 0;
         for (size_t i = 0; i < num_length_octets; i++) {
-            if (!PIN_cursor_get_u8(&octet, &header)) {
-                return 0;
-            }
-            /* 10.1: the fewest octets; a leading zero octet is not minimal. */
-            if (i == 0 && octet == 0) {
-                return 0;
-            }
-            length = (length << 8) | octet;
+            length = (length << 8) | bytes[2 + i];
         }
         /* 10.1: lengths under 128 must use the short form. */
         if (length < 128) {
             return 0;
         }
+        header_len = 2 + num_length_octets;
     }
-    header_len = cursor->len - header.len;
-    /* The header and contents must not overflow size_t (possible on 32-bit targets). */
-    if (length > SIZE_MAX - header_len) {
+    /* The contents must fit in what remains (this also rules out size_t overflow). */
+    if (length > avail - header_len) {
         return 0;
     }
-    if (!PIN_cursor_get_bytes(out, cursor, header_len + length)) {
+    *out_tag = tag;
+    *out_header_len = header_len;
+    *out_element_len = header_len + length;
+    return 1;
+}
+
+int PIN_cursor_get_any_element(PIN_cursor *out, uint8_t *out_tag, size_t *out_header_len,
+                               PIN_cursor *cursor) {
+    uint8_t tag;
+    size_t header_len;
+    size_t element_len;
+    if (!PIN_parse_header(&tag, &header_len, &element_len, cursor) ||
+        !PIN_cursor_get_bytes(out, cursor, element_len)) {
         return 0;
     }
     if (out_tag != NULL) {
@@ -111,33 +119,22 @@ int PIN_cursor_get_any_element(PIN_cursor *out, uint8_t *out_tag, size_t *out_he
 }
 
 int PIN_cursor_get_element(PIN_cursor *out, PIN_cursor *cursor, uint8_t tag) {
-    PIN_cursor copy = *cursor;
-    PIN_cursor element;
     uint8_t actual_tag;
-    if (!PIN_cursor_get_any_element(&element, &actual_tag, NULL, &copy) || actual_tag != tag) {
-        return 0;
-    }
-    if (out != NULL) {
-        *out = element;
-    }
-    *cursor = copy;
-    return 1;
+    size_t header_len;
+    size_t element_len;
+    return PIN_parse_header(&actual_tag, &header_len, &element_len, cursor) &&
+           actual_tag == tag && PIN_cursor_get_bytes(out, cursor, element_len);
 }
 
 int PIN_cursor_get_contents(PIN_cursor *out, PIN_cursor *cursor, uint8_t tag) {
-    PIN_cursor copy = *cursor;
-    PIN_cursor element;
     uint8_t actual_tag;
     size_t header_len;
-    if (!PIN_cursor_get_any_element(&element, &actual_tag, &header_len, &copy) ||
-        actual_tag != tag || !PIN_cursor_skip(&element, header_len)) {
+    size_t element_len;
+    if (!PIN_parse_header(&actual_tag, &header_len, &element_len, cursor) || actual_tag != tag ||
+        !PIN_cursor_skip(cursor, header_len)) {
         return 0;
     }
-    if (out != NULL) {
-        *out = element;
-    }
-    *cursor = copy;
-    return 1;
+    return PIN_cursor_get_bytes(out, cursor, element_len - header_len);
 }
 
 int PIN_cursor_get_optional_contents(PIN_cursor *out, int *out_present, PIN_cursor *cursor,
