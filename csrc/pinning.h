@@ -45,7 +45,8 @@ typedef enum {
 } pinning_status;
 
 /* pinning_hasher is an opaque SHA-256 context, created once and reused so that no call fetches the
- * digest algorithm or allocates memory. One per thread. */
+ * digest algorithm or allocates memory. A hasher serves one call at a time (the Python binding
+ * keeps a pool of them: each call takes one and gives it back). */
 typedef struct pinning_hasher pinning_hasher;
 
 /* pinning_status_name returns the enum name of |status| ("PINNING_ERR_ISSUER"), or "unknown"; the

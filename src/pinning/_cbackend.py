@@ -1,24 +1,22 @@
-"""The C core through cffi: a thin layer that checks types, passes bytes straight to C, allocates
-the outputs and turns a status into :class:`CertificateError`.
-
-Each thread gets its own ``pinning_hasher`` (a reused SHA-256 context), since cffi releases the GIL
-around every call and a hasher must not be shared by two threads at once.
+"""The C core through cffi: a thin layer that checks types, passes bytes straight to C and turns a
+status into :class:`CertificateError`.
 
 This layer is on the hot path of every pinned handshake, so it is written for speed and measured
-(``benchmarks/RESULTS.md``): the lengths of a chain go to C as a plain Python list (cffi turns it
-into a temporary ``size_t`` array for the call, cheaper than ``ffi.new``), those of a large batch
-as an :class:`array.array` seen through ``ffi.from_buffer``; digests come back through
+(``benchmarks/RESULTS.md``): each call takes a scratch (a reused SHA-256 context and output cells)
+from a pool instead of allocating its outputs; the lengths of a chain go to C as a plain Python
+list (cffi turns it into a temporary ``size_t`` array for the call), those of a large batch as an
+:class:`array.array` seen through ``ffi.from_buffer``; digests come back through
 :class:`struct.Struct` unpacks instead of a slice per certificate; the C functions are bound to
-module globals. Output buffers are allocated per call, never shared: a signal handler or trace
-function that runs between the C call and the read of its output must not be able to change it.
+module globals. A scratch is never used by two calls at once (see ``_pool``): cffi releases the
+GIL around every C call, and a signal handler or trace function may run, and pin, between a C
+call and the read of its output.
 """
 
 from __future__ import annotations
 
 import array
 import struct
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._certinput import as_certificate_bytes as _as_bytes
@@ -46,7 +44,6 @@ def _check_header_agrees() -> None:
 
 
 _check_header_agrees()
-_local = threading.local()
 _new = ffi.new
 _buffer = ffi.buffer
 _c_spki = lib.pinning_spki
@@ -68,17 +65,33 @@ _CHUNK = 64
 _UNPACK_CHUNK = struct.Struct("32s" * _CHUNK).unpack_from
 _unpackers: dict[int, Any] = {}
 
+# A scratch is what one call needs besides its input: a hasher (a reused SHA-256 context), a
+# 32-byte digest with a bound method that copies it out as bytes, and two size_t cells (the SPKI's
+# offset and length, or the failed or matching index). Calls take one from the pool and give it
+# back when they have read their outputs, so a scratch is only ever used by one call at a time:
+# not by two threads (cffi releases the GIL during the C call), and not by a signal handler or
+# trace function that runs between a C call and the read of its output and pins too (it finds
+# the pool without that scratch and takes or makes another). list.pop and list.append are atomic,
+# so the pool needs no lock; it holds at most as many scratches as calls ever ran at once.
+_Scratch = tuple[Any, Any, Callable[[], bytes], Any, Any]
+_pool: list[_Scratch] = []
+_take = _pool.pop
+_give = _pool.append
+
+
+def _new_scratch() -> _Scratch:
+    hasher = lib.pinning_hasher_new()
+    if hasher == ffi.NULL:
+        raise MemoryError("OpenSSL could not provide a SHA-256 context")
+    hasher = ffi.gc(hasher, lib.pinning_hasher_free)
+    digest = _new("uint8_t[32]")
+    cells = _new("size_t[2]")
+    return (hasher, digest, memoryview(_buffer(digest)).tobytes, cells, cells + 1)
+
 
 def _hasher() -> Any:
-    try:
-        return _local.hasher
-    except AttributeError:
-        hasher = lib.pinning_hasher_new()
-        if hasher == ffi.NULL:
-            raise MemoryError("OpenSSL could not provide a SHA-256 context") from None
-        hasher = ffi.gc(hasher, lib.pinning_hasher_free)
-        _local.hasher = hasher
-        return hasher
+    """A hasher of this module's own, for callers that drive the C functions directly."""
+    return _new_scratch()[0]
 
 
 def _unpack(digests: Any, count: int) -> list[bytes]:
@@ -106,11 +119,18 @@ def spki(cert: bytes) -> bytes:
     """
     if type(cert) is not bytes:
         cert = _as_bytes(cert)
-    bounds = _new("size_t[2]")
-    status = _c_spki(bounds, bounds + 1, cert, len(cert))
+    try:
+        scratch = _take()
+    except IndexError:
+        scratch = _new_scratch()
+    offset_cell, length_cell = scratch[3], scratch[4]
+    status = _c_spki(offset_cell, length_cell, cert, len(cert))
+    offset = offset_cell[0]
+    length = length_cell[0]
+    _give(scratch)
     if status != _OK:
         raise CertificateError(Status(status))
-    return cert[bounds[0] : bounds[0] + bounds[1]]
+    return cert[offset : offset + length]
 
 
 def spki_sha256(cert: bytes) -> bytes:
@@ -123,15 +143,15 @@ def spki_sha256(cert: bytes) -> bytes:
     if type(cert) is not bytes:
         cert = _as_bytes(cert)
     try:
-        hasher = _local.hasher
-    except AttributeError:
-        hasher = _hasher()
-    digest = _new("uint8_t[32]")
-    status = _c_spki_sha256(digest, hasher, cert, len(cert))
+        scratch = _take()
+    except IndexError:
+        scratch = _new_scratch()
+    status = _c_spki_sha256(scratch[1], scratch[0], cert, len(cert))
+    digest = scratch[2]()
+    _give(scratch)
     if status != _OK:
         raise CertificateError(Status(status))
-    out: bytes = _buffer(digest)[:]
-    return out
+    return digest
 
 
 def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
@@ -149,19 +169,21 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
     if not count:
         return []
     blob = b"".join(certs)
-    try:
-        hasher = _local.hasher
-    except AttributeError:
-        hasher = _hasher()
-    digests = _new("uint8_t[]", count * 32)
-    failed = _new("size_t *")
     if count < _LENGTHS_ARRAY_FROM:
         lengths: Any = list(map(len, certs))
     else:
         lengths = _from_buffer("size_t[]", array.array(_SIZE_T_CODE, map(len, certs)))
-    status = _c_spki_sha256_many(digests, failed, hasher, blob, len(blob), lengths, count)
+    digests = _new("uint8_t[]", count * 32)
+    try:
+        scratch = _take()
+    except IndexError:
+        scratch = _new_scratch()
+    failed_cell = scratch[3]
+    status = _c_spki_sha256_many(digests, failed_cell, scratch[0], blob, len(blob), lengths, count)
+    failed = failed_cell[0]
+    _give(scratch)
     if status != _OK:
-        raise CertificateError(Status(status), failed[0])
+        raise CertificateError(Status(status), failed)
     return _unpack(digests, count)
 
 
@@ -180,16 +202,17 @@ def chain_match(chain: Sequence[bytes], pins: bytes) -> int:
     if not _ONLY_BYTES.issuperset(map(type, chain)):
         chain = [_as_bytes(cert) for cert in chain]
     blob = b"".join(chain)
-    try:
-        hasher = _local.hasher
-    except AttributeError:
-        hasher = _hasher()
-    index = _new("size_t *")
     count = len(chain)
+    try:
+        scratch = _take()
+    except IndexError:
+        scratch = _new_scratch()
+    index_cell = scratch[3]
     status = _c_chain_match(
-        index, hasher, blob, len(blob), list(map(len, chain)), count, pins, len(pins) >> 5
+        index_cell, scratch[0], blob, len(blob), list(map(len, chain)), count, pins, len(pins) >> 5
     )
+    found: int = index_cell[0]
+    _give(scratch)
     if status != _OK:
-        raise CertificateError(Status(status), index[0])
-    found: int = index[0]
+        raise CertificateError(Status(status), found)
     return -1 if found == count else found

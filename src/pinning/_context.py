@@ -15,9 +15,11 @@ policy is atomic: a handshake uses the old policy or the new one, never a mix.
 
 from __future__ import annotations
 
+import _ssl
 import os
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
@@ -43,6 +45,10 @@ _INSTALL_LOCK = threading.Lock()
 
 # The session-memory key of every peer checked against the "*" rule alone.
 _ANY_HOST = "*"
+# The context's verify mode as the int OpenSSL holds (SSLContext.verify_mode, the property, makes
+# an enum of it on every read, which costs more than the rest of a passing check's Python).
+_verify_mode: Callable[[ssl.SSLContext], int] = _ssl._SSLContext.__dict__["verify_mode"].__get__
+_CERT_NONE = int(ssl.CERT_NONE)
 
 Connection = ssl.SSLSocket | ssl.SSLObject
 _T = TypeVar("_T")
@@ -90,7 +96,16 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
     """
     policy = state.policy
     # Decision 2: branch on the verify mode, never on whether a chain happens to be empty.
-    pin_only = conn.context.verify_mode == ssl.CERT_NONE
+    pin_only = _verify_mode(conn.context) == _CERT_NONE
+    if not pin_only and not conn.server_side and not conn.session_reused:
+        # The fast path of a client's full handshake that passes: nothing else is read (not the
+        # peer's address, nor the chain it sent). Anything else, a failure included, goes the
+        # whole way below, which decides again from the start and words the refusal.
+        hostname = conn.server_hostname
+        if hostname:
+            chain = verified_chain(conn)
+            if policy._passes(hostname, chain):
+                return (state.sessions, hostname, chain[0]) if policy.enforce else None
     address, port = _peer_address(conn)
     if conn.server_side:
         if pin_only:

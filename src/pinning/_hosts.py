@@ -105,7 +105,6 @@ def _canonicalize(name: str) -> str:
     return _ip_literal(name) or name
 
 
-@functools.lru_cache(maxsize=4096)
 def canonical_host(name: str) -> str | None:
     """Return the canonical form of a host name or IP literal, or None when it has none.
 
@@ -114,6 +113,15 @@ def canonical_host(name: str) -> str | None:
     Names with an empty label (``a..b``, ``.a``, ``a..``), an invalid character, a label over 63
     characters or a total over 253 have none, and so match no pattern.
     """
+    if type(name) is not str:
+        # A plain copy of a str subclass: the cache below must never compare or hash with the
+        # subclass's own __eq__ and __hash__, which could make one name answer for another.
+        name = str.__str__(name)
+    return _canonical_host(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_host(name: str) -> str | None:
     try:
         return _canonicalize(name)
     except ValueError:

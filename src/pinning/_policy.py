@@ -166,6 +166,7 @@ class PinPolicy:
         "_expires",
         "_index",
         "_lock",
+        "_lookups",
         "_outliving",
         "_reporter",
         "_rules",
@@ -192,6 +193,8 @@ class PinPolicy:
         self._expires = _expiry(expires)
         self._reporter: Reporter = LoggingReporter() if reporter is None else reporter
         self._index: HostIndex[PinRule] = HostIndex()
+        # Host names as given (exact str) -> their canonical form and rule; see _lookup.
+        self._lookups: dict[str, tuple[str | None, PinRule | None]] = {}
         self._lock = threading.Lock()
         self._expired_logged = False
         self._expired_rules_logged: set[str] = set()
@@ -346,9 +349,46 @@ class PinPolicy:
         """
         if hostname is None:
             return self._unnamed_rule
+        if type(hostname) is str:
+            return self._lookup(hostname)[1]
         host = canonical_host(hostname) if isinstance(hostname, str) else None
         found = None if host is None else self._index.lookup(host)
         return None if found is None else found[1]
+
+    def _lookup(self, hostname: str) -> tuple[str | None, PinRule | None]:
+        """Return the canonical form of ``hostname`` (None if it has none) and its rule (None if
+        no rule covers it), remembered per name: a gateway connects to the same few hosts again
+        and again, and both are pure functions of the name and of this policy's rules, which
+        never change. At most ``_LOOKUPS_KEPT`` names are kept (then all are forgotten at once),
+        so that a stream of distinct names cannot grow it without bound."""
+        found = self._lookups.get(hostname)
+        if found is None:
+            host = canonical_host(hostname)
+            entry = None if host is None else self._index.lookup(host)
+            found = (host, None if entry is None else entry[1])
+            if len(self._lookups) >= _LOOKUPS_KEPT:
+                self._lookups.clear()
+            self._lookups[hostname] = found
+        return found
+
+    def _passes(self, hostname: str, chain: list[bytes]) -> bool:
+        """Return True when ``check(hostname, chain)`` would pass quietly: a current rule covers
+        ``hostname`` and one of its pins is in ``chain``. False means "run :meth:`check`", which
+        then decides, refuses and reports with every detail; this is the handshake's fast path,
+        so that a passing connection pays for nothing else."""
+        rule = self._lookup(hostname)[1]
+        if rule is None or not chain:
+            return False
+        if self._expires is not None or rule.expires is not None:
+            now = dt.datetime.now(_UTC)
+            if (self._expires is not None and now >= self._expires) or (
+                rule.expires is not None and now >= rule.expires
+            ):
+                return False
+        try:
+            return _backend.backend.chain_match(chain, rule.pins_blob) >= 0
+        except CertificateError:
+            return False
 
     def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
         """Return the pins of the most specific rule covering ``hostname`` (None: a peer without
@@ -427,7 +467,12 @@ class PinPolicy:
             if rule is None:
                 return
         else:
-            canonical = canonical_host(hostname) if isinstance(hostname, str) else None
+            if type(hostname) is str:
+                canonical, rule_found = self._lookup(hostname)
+            else:
+                canonical = canonical_host(hostname) if isinstance(hostname, str) else None
+                entry = None if canonical is None else self._index.lookup(canonical)
+                rule_found = None if entry is None else entry[1]
             if canonical is None:
                 self._refuse(
                     f"Certificate pinning failure for {quote(hostname)}! Not a valid host name, "
@@ -437,8 +482,7 @@ class PinPolicy:
                 )
                 return
             host = canonical
-            found = self._index.lookup(host)
-            if found is None:
+            if rule_found is None:
                 if pin_only:
                     self._refuse(
                         f"Certificate pinning failure for {host}! No pinning rule covers the "
@@ -455,7 +499,7 @@ class PinPolicy:
                         pin_only,
                     )
                 return
-            rule = found[1]
+            rule = rule_found
         if rule.expires is not None:
             if now is None:
                 now = dt.datetime.now(_UTC)
@@ -598,6 +642,8 @@ def _expiry(expires: object) -> dt.datetime | None:
 
 
 _MAX_PORT = 65535
+# How many host names a policy remembers the rule of (PinPolicy._lookup).
+_LOOKUPS_KEPT = 1024
 
 
 def _check_chain_type(chain: object) -> None:

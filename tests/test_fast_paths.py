@@ -1,0 +1,275 @@
+"""The shortcuts taken for speed change no outcome.
+
+- The C binding's scratch pool: a call that runs inside another one, between its C call and the
+  read of its output (a profiler or signal handler that pins too), must not change that output.
+- ``PinPolicy``'s memory of host lookups: bounded, and the same answers as without it.
+- ``PinPolicy._passes``, the handshake's fast path: True only where ``check`` passes quietly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _certs import Chain, make_chain, random_pin
+from tlsutil import (
+    Server,
+    client_context,
+    exchange,
+    genuine_policy,
+    greeting_handler,
+    pki,
+    serving,
+)
+
+from pinning import _cbackend
+from pinning._errors import CertificateError, PinMismatch
+from pinning._hosts import canonical_host
+from pinning._pins import Pin
+from pinning._policy import _LOOKUPS_KEPT, PinFailure, PinPolicy
+
+UTC = dt.timezone.utc
+HOST = "api.example.com"
+# The C functions the binding calls, by the name the profiler reports them under.
+C_FUNCTIONS = {
+    "pinning_spki",
+    "pinning_spki_sha256",
+    "pinning_spki_sha256_many",
+    "pinning_chain_match",
+}
+
+
+@pytest.fixture(scope="module")
+def chains() -> tuple[Chain, Chain]:
+    return make_chain(HOST), make_chain("other.example")
+
+
+@pytest.fixture
+def reentrant(chains: tuple[Chain, Chain]) -> Iterator[list[str]]:
+    """While active, every return from one of the C functions runs each C binding call on the
+    other chain before the binding reads the C function's output, as a profiler or a signal
+    handler that pins could; the names of the C functions so interrupted are collected."""
+    other = chains[1]
+    pins = b"".join(pin.digest for pin in other.pins)
+    interrupted: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event != "c_return" or getattr(arg, "__name__", None) not in C_FUNCTIONS:
+            return
+        sys.setprofile(None)
+        try:
+            interrupted.append(arg.__name__)
+            _cbackend.spki(other.leaf)
+            _cbackend.spki_sha256(other.leaf)
+            _cbackend.spki_sha256_many(other.certs)
+            _cbackend.chain_match(other.certs, pins)
+        finally:
+            sys.setprofile(profile)
+
+    sys.setprofile(profile)
+    try:
+        yield interrupted
+    finally:
+        sys.setprofile(None)
+
+
+def test_a_call_inside_a_call_does_not_change_its_output(
+    chains: tuple[Chain, Chain], reentrant: list[str]
+) -> None:
+    chain = chains[0]
+    pins = chain.pins
+    # The root's pin only: chain_match's index must say 2 (the nested call's chain matches at 0).
+    root_only = pins[2].digest
+
+    spki = _cbackend.spki(chain.leaf)
+    digest = _cbackend.spki_sha256(chain.leaf)
+    many = _cbackend.spki_sha256_many(chain.certs)
+    index = _cbackend.chain_match(chain.certs, root_only)
+    sys.setprofile(None)
+
+    assert reentrant == [
+        "pinning_spki",
+        "pinning_spki_sha256",
+        "pinning_spki_sha256_many",
+        "pinning_chain_match",
+    ]
+    assert Pin(hashlib.sha256(spki).digest()) == pins[0]
+    assert digest == pins[0].digest
+    assert many == [pin.digest for pin in pins]
+    assert index == 2
+
+
+def test_a_failing_call_inside_a_call_does_not_change_its_error(
+    chains: tuple[Chain, Chain], reentrant: list[str]
+) -> None:
+    chain = chains[0]
+    with pytest.raises(CertificateError) as raised:
+        _cbackend.spki_sha256_many([chain.leaf, chain.intermediate, b"\x30\x00"])
+    sys.setprofile(None)
+    assert reentrant == ["pinning_spki_sha256_many"]
+    assert raised.value.index == 2
+
+
+def test_the_pool_holds_no_more_scratches_than_calls_ran_at_once(
+    chains: tuple[Chain, Chain], reentrant: list[str]
+) -> None:
+    before = len(_cbackend._pool)
+    for _ in range(50):
+        _cbackend.spki_sha256(chains[0].leaf)
+    sys.setprofile(None)
+    # One call at a time, each interrupted by calls one at a time: two scratches at most.
+    assert len(_cbackend._pool) <= max(before, 2)
+
+
+# --- The policy's memory of lookups ------------------------------------------------------------
+
+
+def test_lookups_give_the_rule_the_index_gives_and_stay_bounded() -> None:
+    exact, one_label, any_depth = random_pin(), random_pin(), random_pin()
+    backup = random_pin()
+    policy = PinPolicy(
+        {
+            "api.example.com": [exact, backup],
+            "*.example.com": [one_label, backup],
+            "**.cdn.example.net": [any_depth, backup],
+        }
+    )
+    names = [f"h{number}.example.com" for number in range(_LOOKUPS_KEPT + 500)]
+    names += [f"a.b{number}.cdn.example.net" for number in range(300)]
+    names += ["API.Example.COM.", "api.example.com", "x.y.example.com", "bad..name", "", "*"]
+    for _ in range(2):  # the second pass answers from memory where it still holds the name
+        for name in names:
+            canonical = canonical_host(name)
+            found = None if canonical is None else policy._index.lookup(canonical)
+            expected = None if found is None else found[1]
+            assert policy.rule_for(name) is expected, name
+            assert len(policy._lookups) <= _LOOKUPS_KEPT
+    assert policy.pins_for("API.EXAMPLE.COM") == frozenset({exact, backup})
+    assert policy.pins_for("x.example.com") == frozenset({one_label, backup})
+    assert policy.pins_for("deep.a.cdn.example.net") == frozenset({any_depth, backup})
+    assert policy.pins_for("x.y.example.com") is None
+
+
+def test_a_str_subclass_is_not_remembered(chains: tuple[Chain, Chain]) -> None:
+    class Name(str):
+        def __hash__(self) -> int:
+            return hash("api.example.com")
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    policy = PinPolicy({HOST: chains[0].pins[:2]})
+    assert policy.rule_for(Name("other.example")) is None
+    assert not policy._lookups
+    policy.check(HOST, chains[0].certs)
+    with pytest.raises(PinMismatch):
+        policy.check(Name("api.example.com"), chains[1].certs)
+
+
+# --- The handshake's fast path ---------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.failures: list[PinFailure] = []
+
+    def __call__(self, failure: PinFailure) -> None:
+        self.failures.append(failure)
+
+
+PAST = dt.datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE = dt.datetime(2999, 1, 1, tzinfo=UTC)
+
+
+def _policies(chain: Chain, reporter: Recorder) -> Iterator[tuple[str, PinPolicy]]:
+    pins = [chain.pins[2], random_pin()]
+    for enforce in (True, False):
+        for strict in (False, True):
+            options: dict[str, Any] = {"enforce": enforce, "strict": strict, "reporter": reporter}
+            label = f"enforce={enforce} strict={strict}"
+            yield label, PinPolicy({HOST: pins}, **options)
+            yield label + " expired", PinPolicy({HOST: pins}, expires=PAST, **options)
+            yield label + " current", PinPolicy({HOST: pins}, expires=FUTURE, **options)
+            yield label + " rule expired", PinPolicy([(HOST, pins, PAST)], **options)
+            yield (
+                label + " rule outlives",
+                PinPolicy([(HOST, pins, FUTURE)], expires=PAST, **options),
+            )
+            yield label + " wildcard", PinPolicy({"*.example.com": pins, "*": pins}, **options)
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_passes_only_where_check_passes_quietly(
+    active_backend: str, chains: tuple[Chain, Chain], caplog: pytest.LogCaptureFixture
+) -> None:
+    chain, other = chains
+    chain_cases: dict[str, list[bytes]] = {
+        "matching": chain.certs,
+        "root only": [chain.root],
+        "other": other.certs,
+        "empty": [],
+        "malformed before the pin": [b"\x30\x00", chain.root],
+        "malformed after the pin": [chain.root, b"\x30\x00"],
+    }
+    hosts = [HOST, "API.example.com.", "www.example.com", "other.example", "bad..name", "1.2.3.4"]
+    passed = 0
+    reporter = Recorder()
+    for label, policy in _policies(chain, reporter):
+        for host in hosts:
+            for chain_label, certs in chain_cases.items():
+                caplog.clear()
+                reporter.failures.clear()
+                fast = policy._passes(host, certs)
+                if not fast:
+                    continue
+                passed += 1
+                # check() must then pass, and say nothing at all.
+                with caplog.at_level(logging.DEBUG, logger="pinning"):
+                    policy.check(host, certs)
+                assert not caplog.records, (label, host, chain_label)
+                assert not reporter.failures, (label, host, chain_label)
+    assert passed  # the fast path is taken somewhere
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_passes_for_a_current_rule_with_a_pin_in_the_chain(
+    active_backend: str, chains: tuple[Chain, Chain]
+) -> None:
+    chain = chains[0]
+    for certs in (chain.certs, [chain.leaf], [chain.root]):
+        assert PinPolicy({HOST: chain.pins})._passes(HOST, certs)
+    assert not PinPolicy({HOST: [random_pin(), random_pin()]})._passes(HOST, chain.certs)
+    assert not PinPolicy({"other.example": chain.pins[:2]})._passes(HOST, chain.certs)
+
+
+@pytest.fixture
+def genuine() -> Iterator[Server]:
+    with serving(pki().genuine, greeting_handler()) as server:
+        yield server
+
+
+def test_a_passing_handshake_takes_the_fast_path_and_a_failing_one_the_whole_check(
+    active_backend: str, genuine: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    check = PinPolicy.check
+
+    def counted(self: PinPolicy, *args: Any, **kwargs: Any) -> None:
+        calls.append("check")
+        check(self, *args, **kwargs)
+
+    monkeypatch.setattr(PinPolicy, "check", counted)
+    assert exchange(client_context(genuine_policy()), genuine) == b"hello"
+    assert calls == []
+    reporter = Recorder()
+    refusing = PinPolicy({"localhost": [random_pin(), random_pin()]}, reporter=reporter)
+    with pytest.raises(PinMismatch):
+        exchange(client_context(refusing), genuine)
+    assert calls == ["check"]
+    assert len(reporter.failures) == 1
+    assert reporter.failures[0].port == genuine.port
