@@ -3,7 +3,9 @@
 - The C binding's scratch pool: a call that runs inside another one, between its C call and the
   read of its output (a profiler or signal handler that pins too), must not change that output.
 - ``PinPolicy``'s memory of host lookups: bounded, and the same answers as without it.
-- ``PinPolicy._passes``, the handshake's fast path: True only where ``check`` passes quietly.
+- ``PinPolicy._passes``, the handshake's fast path: True only where ``check`` passes quietly; its
+  memory of chains that passed answers only for the very same bytes under the very same current
+  rule, and stays bounded.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,11 +30,11 @@ from tlsutil import (
     serving,
 )
 
-from pinning import _cbackend
+from pinning import _backend, _cbackend
 from pinning._errors import CertificateError, PinMismatch
 from pinning._hosts import canonical_host
 from pinning._pins import Pin
-from pinning._policy import _LOOKUPS_KEPT, PinFailure, PinPolicy
+from pinning._policy import _LOOKUPS_KEPT, _PASSED_KEPT, PinFailure, PinPolicy
 
 UTC = dt.timezone.utc
 HOST = "api.example.com"
@@ -273,3 +276,90 @@ def test_a_passing_handshake_takes_the_fast_path_and_a_failing_one_the_whole_che
     assert calls == ["check"]
     assert len(reporter.failures) == 1
     assert reporter.failures[0].port == genuine.port
+
+
+class CountingBackend:
+    """The active backend, counting its chain_match calls."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def chain_match(self, chain: list[bytes], pins: bytes) -> int:
+        self.calls += 1
+        result: int = self.inner.chain_match(chain, pins)
+        return result
+
+
+@pytest.fixture
+def counting(active_backend: str, monkeypatch: pytest.MonkeyPatch) -> CountingBackend:
+    backend = CountingBackend(_backend.backend)
+    monkeypatch.setattr(_backend, "backend", backend)
+    return backend
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_a_chain_that_passed_passes_again_without_a_backend_call(
+    counting: CountingBackend, chains: tuple[Chain, Chain]
+) -> None:
+    chain = chains[0]
+    policy = PinPolicy({HOST: [chain.pins[2], random_pin()]})
+    assert policy._passes(HOST, list(chain.certs))
+    assert counting.calls == 1
+    # Equal bytes in new objects, as every handshake gives them: remembered.
+    assert policy._passes(HOST, [bytes(bytearray(cert)) for cert in chain.certs])
+    assert policy._passes("API.Example.com.", list(chain.certs))  # the same host, the same rule
+    assert counting.calls == 1
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_only_the_very_same_chain_under_the_very_same_rule_is_remembered(
+    counting: CountingBackend, chains: tuple[Chain, Chain]
+) -> None:
+    chain, other = chains
+    leaf, intermediate, root = chain.certs
+    policy = PinPolicy({HOST: [chain.pins[2], random_pin()], "other.example": other.pins[:2]})
+    assert policy._passes(HOST, [leaf, intermediate, root])
+    calls = counting.calls
+    # Anything else is checked afresh, and fails: the pinned root left out, one byte of its key
+    # changed, a malformed certificate before it, another host's rule, another policy.
+    spki = _cbackend.spki(root)
+    at = root.index(spki) + len(spki) - 1
+    altered_root = root[:at] + bytes([root[at] ^ 1]) + root[at + 1 :]
+    assert not policy._passes(HOST, [leaf, intermediate])
+    assert not policy._passes(HOST, [leaf, intermediate, altered_root])
+    assert not policy._passes(HOST, [b"\x30\x00", leaf, intermediate, root])
+    assert not policy._passes("other.example", [leaf, intermediate, root])
+    assert not PinPolicy({HOST: [random_pin(), random_pin()]})._passes(HOST, chain.certs)
+    assert counting.calls == calls + 5
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_a_remembered_chain_stops_passing_when_its_rule_expires(
+    counting: CountingBackend, chains: tuple[Chain, Chain]
+) -> None:
+    chain = chains[0]
+    pins = [chain.pins[2], random_pin()]
+    for by_rule in (True, False):
+        soon = dt.datetime.now(UTC) + dt.timedelta(seconds=0.5)
+        policy = (
+            PinPolicy([(HOST, pins, soon)]) if by_rule else PinPolicy({HOST: pins}, expires=soon)
+        )
+        assert policy._passes(HOST, chain.certs)
+        assert policy._passes(HOST, chain.certs)
+        time.sleep(max(0.0, (soon - dt.datetime.now(UTC)).total_seconds()) + 0.05)
+        assert not policy._passes(HOST, chain.certs)
+    assert counting.calls == 2
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_remembered_chains_stay_bounded(
+    counting: CountingBackend, chains: tuple[Chain, Chain]
+) -> None:
+    root = chains[0].root
+    policy = PinPolicy({HOST: [chains[0].pins[2], random_pin()]})
+    for index in range(3 * _PASSED_KEPT):
+        # The walk stops at the pinned root, so the junk after it makes a distinct chain.
+        assert policy._passes(HOST, [root, index.to_bytes(2, "big")])
+        assert 1 <= len(policy._passed) <= _PASSED_KEPT
+    assert counting.calls == 3 * _PASSED_KEPT

@@ -168,6 +168,7 @@ class PinPolicy:
         "_lock",
         "_lookups",
         "_outliving",
+        "_passed",
         "_reporter",
         "_rules",
         "_strict",
@@ -195,6 +196,8 @@ class PinPolicy:
         self._index: HostIndex[PinRule] = HostIndex()
         # Host names as given (exact str) -> their canonical form and rule; see _lookup.
         self._lookups: dict[str, tuple[str | None, PinRule | None]] = {}
+        # Verified chains (exact DER, leaf first) -> the rule they passed; see _passes.
+        self._passed: dict[tuple[bytes, ...], PinRule] = {}
         self._lock = threading.Lock()
         self._expired_logged = False
         self._expired_rules_logged: set[str] = set()
@@ -375,7 +378,16 @@ class PinPolicy:
         """Return True when ``check(hostname, chain)`` would pass quietly: a current rule covers
         ``hostname`` and one of its pins is in ``chain``. False means "run :meth:`check`", which
         then decides, refuses and reports with every detail; this is the handshake's fast path,
-        so that a passing connection pays for nothing else."""
+        so that a passing connection pays for nothing else.
+
+        A chain that passed is remembered with its rule, so that the next handshake that verifies
+        the very same chain (a gateway calling the same upstream again) passes on a dictionary
+        lookup instead of a C call: inside a handshake every cache is cold, and the C call costs
+        tens of microseconds there (``benchmarks/RESULTS.md``). This is exact: the key is every
+        byte of every certificate of the verified chain, a hit needs the rule that covers the
+        host now to be the very rule that passed, and rules and their pins never change. Expiry
+        is checked before the lookup, on every call. Only passes are remembered, at most
+        ``_PASSED_KEPT`` chains (then all are forgotten at once)."""
         rule = self._lookup(hostname)[1]
         if rule is None or not chain:
             return False
@@ -385,10 +397,18 @@ class PinPolicy:
                 rule.expires is not None and now >= rule.expires
             ):
                 return False
+        key = tuple(chain)
+        if self._passed.get(key) is rule:
+            return True
         try:
-            return _backend.backend.chain_match(chain, rule.pins_blob) >= 0
+            if _backend.backend.chain_match(chain, rule.pins_blob) < 0:
+                return False
         except CertificateError:
             return False
+        if len(self._passed) >= _PASSED_KEPT:
+            self._passed.clear()
+        self._passed[key] = rule
+        return True
 
     def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
         """Return the pins of the most specific rule covering ``hostname`` (None: a peer without
@@ -644,6 +664,9 @@ def _expiry(expires: object) -> dt.datetime | None:
 _MAX_PORT = 65535
 # How many host names a policy remembers the rule of (PinPolicy._lookup).
 _LOOKUPS_KEPT = 1024
+# How many verified chains that passed a policy remembers (PinPolicy._passes): enough for the
+# upstreams of a gateway; a few KiB each.
+_PASSED_KEPT = 128
 
 
 def _check_chain_type(chain: object) -> None:

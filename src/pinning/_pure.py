@@ -40,11 +40,20 @@ def _long_form_end(buf: bytes, pos: int, end: int) -> int:
     # X.690 8.1.3.6 and 10.1: no indefinite form (0x80); 8.1.3.5: at most 4 length octets.
     if num_octets == 0 or num_octets > 4 or end - start < num_octets:
         return -1
-    # 10.1: minimal length octets: no leading zero octet, and no long form under 128.
-    if buf[start] == 0:
+    # 10.1: minimal length octets: no leading zero octet, and no long form under 128. One and two
+    # length octets (nearly every certificate field) are read without int.from_bytes.
+    first = buf[start]
+    if first == 0:
         return -1
-    start += num_octets
-    length = int.from_bytes(buf[start - num_octets : start], "big")
+    if num_octets == 1:
+        length = first
+        start += 1
+    elif num_octets == 2:
+        length = first << 8 | buf[start + 1]
+        start += 2
+    else:
+        start += num_octets
+        length = int.from_bytes(buf[start - num_octets : start], "big")
     if length < 128 or length > end - start:
         return -1
     return start + length
