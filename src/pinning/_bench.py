@@ -761,22 +761,33 @@ def _median(values: Sequence[float]) -> float:
 def _threads_ratio(
     many: Callable[[Sequence[bytes]], object], certs: list[bytes], calls: int
 ) -> float:
-    """Throughput of ``many(certs)`` on 2 threads divided by that on 1 thread."""
+    """Throughput of ``many(certs)`` on 2 threads divided by that on 1 thread.
 
-    def work() -> None:
-        for _ in range(calls):
-            many(certs)
+    Each thread makes ``calls`` calls. The timed part starts when every thread is running and
+    waiting at a barrier, so that starting threads (and the scheduler moving a new thread to the
+    idle core, which takes milliseconds) is not counted as throughput; ``calls`` must make each
+    run last tens of milliseconds for the same reason.
+    """
 
-    start = time.perf_counter()
-    work()
-    one = time.perf_counter() - start
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    two = time.perf_counter() - start
+    def timed(threads: int) -> float:
+        barrier = threading.Barrier(threads + 1)
+
+        def work() -> None:
+            barrier.wait()
+            for _ in range(calls):
+                many(certs)
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for worker in workers:
+            worker.join()
+        return time.perf_counter() - start
+
+    one = timed(1)
+    two = timed(2)
     return 2 * one / two
 
 
@@ -932,10 +943,11 @@ def run(
     if "c" in backends:
         say("threads")
         many = backends["c"].spki_sha256_many
-        calls = 3 if quick else 20
+        # About 50 ms of work per thread and run: shorter runs measure thread start-up.
+        calls = 3 if quick else 100
         result["threads"] = {
             "ratio": _median(
-                [_threads_ratio(many, certs, calls) for _ in range(1 if quick else 5)]
+                [_threads_ratio(many, certs, calls) for _ in range(1 if quick else 7)]
             ),
             "calls_per_thread": calls,
             "certificates_per_call": len(certs),
