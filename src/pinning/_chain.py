@@ -30,14 +30,16 @@ def _public_chain(conn: Connection) -> list[bytes]:
     return list(getattr(conn, "get_verified_chain")())  # noqa: B009 (absent before 3.13)
 
 
+_DER: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009 (not in typeshed)
+
+
 def _private_chain(conn: Connection) -> list[bytes]:
     # Python 3.10-3.12: _ssl._SSLSocket.get_verified_chain() gives _ssl.Certificate objects, or
     # None when OpenSSL has no verified chain (a resumed session, or no certificate at all).
     certs: list[Any] | None = getattr(conn, "_sslobj").get_verified_chain()  # noqa: B009
     if certs is None:
         return []
-    der: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009 (not in typeshed)
-    return [cert.public_bytes(der) for cert in certs]
+    return [cert.public_bytes(_DER) for cert in certs]
 
 
 def _served(conn: Connection) -> list[bytes]:
@@ -47,8 +49,7 @@ def _served(conn: Connection) -> list[bytes]:
     certs: list[Any] | None = getattr(conn, "_sslobj").get_unverified_chain()  # noqa: B009
     if certs is None:
         return []
-    der: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009
-    return [cert.public_bytes(der) for cert in certs]
+    return [cert.public_bytes(_DER) for cert in certs]
 
 
 def _choose() -> Callable[[Connection], list[bytes]] | None:
