@@ -5,7 +5,7 @@
 - ``PinPolicy``'s memory of host lookups: bounded, and the same answers as without it.
 - ``PinPolicy._passes``, the handshake's fast path: True only where ``check`` passes quietly; its
   memory of chains that passed answers only for the very same bytes under the very same current
-  rule, and stays bounded.
+  rule, never for a subclass of bytes or str, and stays bounded.
 """
 
 from __future__ import annotations
@@ -290,6 +290,9 @@ class CountingBackend:
         result: int = self.inner.chain_match(chain, pins)
         return result
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
 
 @pytest.fixture
 def counting(active_backend: str, monkeypatch: pytest.MonkeyPatch) -> CountingBackend:
@@ -363,3 +366,60 @@ def test_remembered_chains_stay_bounded(
         assert policy._passes(HOST, [root, index.to_bytes(2, "big")])
         assert 1 <= len(policy._passed) <= _PASSED_KEPT
     assert counting.calls == 3 * _PASSED_KEPT
+
+
+class LyingBytes(bytes):
+    """Certificate bytes that claim the hash of another certificate and to equal anything."""
+
+    claimed_hash = 0
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return self.claimed_hash
+
+
+class LyingStr(str):
+    """A host name that claims the hash of another name and to equal anything."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash(HOST)
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_subclasses_of_bytes_and_str_never_answer_for_what_was_remembered(
+    active_backend: str, chains: tuple[Chain, Chain]
+) -> None:
+    chain, rogue = chains
+    policy = PinPolicy({HOST: [chain.pins[2], random_pin()]})
+    assert policy._passes(HOST, list(chain.certs))
+    lying = []
+    for genuine, forged in zip(chain.certs, rogue.certs, strict=True):
+        item = LyingBytes(forged)
+        item.claimed_hash = hash(genuine)
+        lying.append(item)
+    assert not policy._passes(HOST, lying)
+    with pytest.raises(PinMismatch):
+        policy.check(HOST, lying)
+    # A lying name neither passes nor takes the real name's place in the lookup memory.
+    fresh = PinPolicy({HOST: [chain.pins[2], random_pin()]})
+    assert not fresh._passes(LyingStr("rogue.example"), list(chain.certs))
+    assert fresh.rule_for(HOST) is not None
+    with pytest.raises(PinMismatch):
+        fresh.check(HOST, rogue.certs)
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_a_second_handshake_with_the_same_chain_makes_no_backend_call(
+    counting: CountingBackend, genuine: Server
+) -> None:
+    ctx = client_context(genuine_policy())
+    assert exchange(ctx, genuine) == b"hello"
+    assert counting.calls == 1
+    assert exchange(ctx, genuine) == b"hello"
+    assert exchange(ctx, genuine) == b"hello"
+    assert counting.calls == 1

@@ -387,7 +387,11 @@ class PinPolicy:
         byte of every certificate of the verified chain, a hit needs the rule that covers the
         host now to be the very rule that passed, and rules and their pins never change. Expiry
         is checked before the lookup, on every call. Only passes are remembered, at most
-        ``_PASSED_KEPT`` chains (then all are forgotten at once)."""
+        ``_PASSED_KEPT`` chains (then all are forgotten at once). Only exact ``str`` names and
+        chains of exact ``bytes`` take this path (``ssl`` gives nothing else): a subclass could
+        answer a dictionary's hash and equality for another name or another certificate."""
+        if type(hostname) is not str or not _ONLY_BYTES.issuperset(map(type, chain)):
+            return False
         rule = self._lookup(hostname)[1]
         if rule is None or not chain:
             return False
@@ -665,8 +669,10 @@ _MAX_PORT = 65535
 # How many host names a policy remembers the rule of (PinPolicy._lookup).
 _LOOKUPS_KEPT = 1024
 # How many verified chains that passed a policy remembers (PinPolicy._passes): enough for the
-# upstreams of a gateway; a few KiB each.
+# upstreams of a gateway. Each is a whole verified chain, a few KiB as a rule; under threads the
+# bound may be passed by one entry per thread (the size check and the store are two steps).
 _PASSED_KEPT = 128
+_ONLY_BYTES = frozenset((bytes,))
 
 
 def _check_chain_type(chain: object) -> None:
