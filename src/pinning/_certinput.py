@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["as_certificate_bytes"]
+__all__ = ["ONLY_BYTES", "as_certificate_bytes"]
+
+# ``ONLY_BYTES.issuperset(map(type, items))``: every item is exactly ``bytes``, the one type the
+# fast paths take as it is (a subclass may override comparison, hashing or the buffer).
+ONLY_BYTES = frozenset((bytes,))
 
 
 def as_certificate_bytes(cert: object) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 from cryptography import x509
 
 from . import _backend
+from ._certinput import ONLY_BYTES as _ONLY_BYTES
 from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
 from ._hosts import HostIndex, HostPattern, canonical_host
 from ._pins import Pin, quote
@@ -672,7 +673,6 @@ _LOOKUPS_KEPT = 1024
 # upstreams of a gateway. Each is a whole verified chain, a few KiB as a rule; under threads the
 # bound may be passed by one entry per thread (the size check and the store are two steps).
 _PASSED_KEPT = 128
-_ONLY_BYTES = frozenset((bytes,))
 
 
 def _check_chain_type(chain: object) -> None:
