@@ -29,7 +29,7 @@ from tlsutil import client_context as make_client
 
 from pinning._errors import PinMismatch
 from pinning._pins import Pin
-from pinning._policy import PinFailure
+from pinning._policy import PinFailure, PinPolicy
 
 
 @pytest.fixture
@@ -551,15 +551,20 @@ def test_pin_context_refuses_without_the_verified_chain_api(
     assert ctx.sslsocket_class is ssl.SSLSocket
 
 
+@pytest.mark.parametrize("where", ["fast path", "whole check"])
 def test_an_error_inside_the_check_refuses_the_connection(
-    genuine: Server, monkeypatch: pytest.MonkeyPatch
+    genuine: Server, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     from pinning import _context
 
-    def broken(conn: object) -> list[bytes]:
+    def broken(*args: object) -> list[bytes]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_context, "verified_chain", broken)
+    if where == "fast path":
+        monkeypatch.setattr(PinPolicy, "_passes", broken)
+    else:
+        monkeypatch.setattr(PinPolicy, "_passes", lambda *args: False)
+        monkeypatch.setattr(_context, "verified_chain", broken)
     error = refuse(make_client(genuine_policy()), genuine)
     assert isinstance(error.__cause__, RuntimeError)
     assert "boom" in str(error)

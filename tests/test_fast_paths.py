@@ -4,8 +4,9 @@
   read of its output (a profiler or signal handler that pins too), must not change that output.
 - ``PinPolicy``'s memory of host lookups: bounded, and the same answers as without it.
 - ``PinPolicy._passes``, the handshake's fast path: True only where ``check`` passes quietly; its
-  memory of chains that passed answers only for the very same bytes under the very same current
-  rule, never for a subclass of bytes or str, and stays bounded.
+  memory of chains that passed answers only for the very same chain (bytes, or the
+  ``_ssl.Certificate`` objects a handshake gives) for the very same host name while its rule is
+  current, never for a subclass of bytes or str, and stays bounded.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from _certs import Chain, make_chain, random_pin
 from tlsutil import (
     Server,
     client_context,
+    connect,
     exchange,
     genuine_policy,
     greeting_handler,
@@ -31,10 +33,17 @@ from tlsutil import (
 )
 
 from pinning import _backend, _cbackend
+from pinning._chain import ONLY_CERTIFICATES
 from pinning._errors import CertificateError, PinMismatch
 from pinning._hosts import canonical_host
 from pinning._pins import Pin
-from pinning._policy import _LOOKUPS_KEPT, _PASSED_KEPT, PinFailure, PinPolicy
+from pinning._policy import (
+    _CHAINS_PER_HOST,
+    _LOOKUPS_KEPT,
+    _PASSED_HOSTS,
+    PinFailure,
+    PinPolicy,
+)
 
 UTC = dt.timezone.utc
 HOST = "api.example.com"
@@ -311,12 +320,15 @@ def test_a_chain_that_passed_passes_again_without_a_backend_call(
     assert counting.calls == 1
     # Equal bytes in new objects, as every handshake gives them: remembered.
     assert policy._passes(HOST, [bytes(bytearray(cert)) for cert in chain.certs])
-    assert policy._passes("API.Example.com.", list(chain.certs))  # the same host, the same rule
     assert counting.calls == 1
+    # The memory is per host name as given: another spelling is checked once, then remembered.
+    assert policy._passes("API.Example.com.", list(chain.certs))
+    assert policy._passes("API.Example.com.", tuple(chain.certs))
+    assert counting.calls == 2
 
 
 @pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
-def test_only_the_very_same_chain_under_the_very_same_rule_is_remembered(
+def test_only_the_very_same_chain_for_the_very_same_host_is_remembered(
     counting: CountingBackend, chains: tuple[Chain, Chain]
 ) -> None:
     chain, other = chains
@@ -360,12 +372,20 @@ def test_remembered_chains_stay_bounded(
     counting: CountingBackend, chains: tuple[Chain, Chain]
 ) -> None:
     root = chains[0].root
-    policy = PinPolicy({HOST: [chains[0].pins[2], random_pin()]})
-    for index in range(3 * _PASSED_KEPT):
+    pins = [chains[0].pins[2], random_pin()]
+    policy = PinPolicy({HOST: pins, "*.example.com": pins})
+    for index in range(3 * _CHAINS_PER_HOST):
         # The walk stops at the pinned root, so the junk after it makes a distinct chain.
         assert policy._passes(HOST, [root, index.to_bytes(2, "big")])
-        assert 1 <= len(policy._passed) <= _PASSED_KEPT
-    assert counting.calls == 3 * _PASSED_KEPT
+        assert 1 <= len(policy._passed[HOST]) <= _CHAINS_PER_HOST
+    assert counting.calls == 3 * _CHAINS_PER_HOST
+    # The newest chains are the ones kept.
+    assert policy._passes(HOST, [root, (3 * _CHAINS_PER_HOST - 1).to_bytes(2, "big")])
+    assert counting.calls == 3 * _CHAINS_PER_HOST
+    for index in range(3 * _PASSED_HOSTS):
+        assert policy._passes(f"h{index}.example.com", [root])
+        assert 1 <= len(policy._passed) <= _PASSED_HOSTS
+    assert counting.calls == 3 * _CHAINS_PER_HOST + 3 * _PASSED_HOSTS
 
 
 class LyingBytes(bytes):
@@ -423,3 +443,81 @@ def test_a_second_handshake_with_the_same_chain_makes_no_backend_call(
     assert exchange(ctx, genuine) == b"hello"
     assert exchange(ctx, genuine) == b"hello"
     assert counting.calls == 1
+
+
+# --- The chain as the handshake reads it: _ssl.Certificate objects --------------------------------
+
+
+def _certificates(server: Server, hostname: str = "localhost") -> list[Any]:
+    """The verified chain of a new, unpinned connection to ``server``, as the ``_ssl.Certificate``
+    objects the handshake's fast path reads."""
+    with connect(client_context(), server, server_hostname=hostname) as tls:
+        certs: list[Any] = tls._sslobj.get_verified_chain()  # type: ignore[attr-defined]
+    assert certs and ONLY_CERTIFICATES.issuperset(map(type, certs))
+    return certs
+
+
+@pytest.fixture
+def other_leaf() -> Iterator[Server]:
+    """The genuine CA's certificate for another name: another leaf under the same pinned root."""
+    with serving(pki().genuine_other_name, greeting_handler()) as server:
+        yield server
+
+
+@pytest.fixture
+def rogue() -> Iterator[Server]:
+    with serving(pki().rogue, greeting_handler()) as server:
+        yield server
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_the_certificates_of_a_new_handshake_match_the_remembered_chain(
+    counting: CountingBackend, genuine: Server
+) -> None:
+    first, second = _certificates(genuine), _certificates(genuine)
+    # Two handshakes give two sets of objects, equal by OpenSSL's X509_cmp.
+    assert all(a is not b for a, b in zip(first, second, strict=True))
+    assert first == second
+    policy = genuine_policy()
+    assert policy._passes("localhost", first)
+    assert counting.calls == 1
+    assert policy._passes("localhost", second)
+    assert counting.calls == 1
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_the_certificates_of_another_chain_are_checked_afresh(
+    counting: CountingBackend, genuine: Server, other_leaf: Server, rogue: Server
+) -> None:
+    policy = genuine_policy()
+    genuine_certs = _certificates(genuine)
+    assert policy._passes("localhost", genuine_certs)
+    calls = counting.calls
+    # Another leaf under the same pinned root is another chain: checked, and it passes.
+    other_certs = _certificates(other_leaf, "other.example")
+    assert other_certs[-1] == genuine_certs[-1]
+    assert other_certs[0] != genuine_certs[0]
+    assert policy._passes("localhost", other_certs)
+    assert counting.calls == calls + 1
+    # A chain from the rogue CA, which the client trusts too, is checked and fails.
+    assert not policy._passes("localhost", _certificates(rogue))
+    assert counting.calls == calls + 2
+    # The genuine leaf above the rogue root: checked, fails (the pinned root is not in it).
+    assert not policy._passes("localhost", [genuine_certs[0], *_certificates(rogue)[1:]])
+    assert counting.calls == calls + 3
+    # Certificates mixed with bytes, or certificates in a subclass: never even checked.
+    assert not policy._passes("localhost", [genuine_certs[0], genuine.port.to_bytes(2, "big")])
+    assert not policy._passes(LyingStr("localhost"), genuine_certs)
+    assert counting.calls == calls + 3
+    assert policy._passes("localhost", genuine_certs)
+    assert counting.calls == calls + 3
+
+
+def test_a_certificate_type_cannot_be_subclassed_or_made() -> None:
+    # What the memory's type guard relies on: only ssl makes these objects, and only from DER
+    # that OpenSSL parsed (so X509_cmp compares their tbsCertificate bytes).
+    (certificate_type,) = ONLY_CERTIFICATES
+    with pytest.raises(TypeError):
+        type("Lying", (certificate_type,), {})
+    with pytest.raises(TypeError):
+        certificate_type()

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._chain import verified_chain
+from ._chain import CERTIFICATE_OBJECTS, verified_chain
 
 __all__ = [
     "Corpus",
@@ -665,12 +665,16 @@ class Handshaker:
 
 
 class _ChainReadingSocket(ssl.SSLSocket):
-    """A socket that reads the verified chain once its handshake is done, and does nothing else:
-    the part of a pinned handshake's cost that any check reading the chain through ``ssl`` pays."""
+    """A socket that reads the verified chain once its handshake is done, the way the pinned
+    handshake's fast path reads it (``_ssl.Certificate`` objects where this Python gives them,
+    else DER), and does nothing else: what a check pays before it checks anything."""
 
     def do_handshake(self, block: bool = False) -> None:
         super().do_handshake(block)
-        verified_chain(self)
+        if CERTIFICATE_OBJECTS:
+            self._sslobj.get_verified_chain()  # type: ignore[attr-defined]
+        else:
+            verified_chain(self)
 
 
 def _pin_context() -> Callable[[ssl.SSLContext, Any], ssl.SSLContext] | None:
@@ -996,9 +1000,9 @@ def _handshakes(
     the verified chain that passed, ``PinPolicy._passes``), and as the first handshake that
     verifies a chain pays ("pinned, new chain": that policy's memory is emptied before each
     handshake, outside the timed part, so each one runs the C check). The target is judged on
-    the first; both are reported. A fourth kind reads the verified chain after the handshake and
-    does nothing with it ("chain read only", :class:`_ChainReadingSocket`): what any check that
-    gets the chain through Python's ``ssl`` costs before it checks anything.
+    the first; both are reported. A fourth kind reads the verified chain after the handshake, as
+    the pinned fast path does, and does nothing with it ("chain read only",
+    :class:`_ChainReadingSocket`): what a check costs before it checks anything.
 
     The kinds alternate one handshake at a time, so that a change of load hits them alike; the
     figures are medians over all handshakes of a kind, and the overheads are ratios of the means

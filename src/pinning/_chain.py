@@ -15,8 +15,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 __all__ = [
+    "CERTIFICATE_OBJECTS",
     "HAS_VERIFIED_CHAIN",
+    "ONLY_CERTIFICATES",
     "ServedChain",
+    "der",
     "peer_leaf",
     "require_verified_chain",
     "verified_chain",
@@ -33,13 +36,31 @@ def _public_chain(conn: Connection) -> list[bytes]:
 _DER: int = getattr(_ssl, "ENCODING_DER")  # noqa: B009 (not in typeshed)
 
 
-def _private_chain(conn: Connection) -> list[bytes]:
-    # Python 3.10-3.12: _ssl._SSLSocket.get_verified_chain() gives _ssl.Certificate objects, or
-    # None when OpenSSL has no verified chain (a resumed session, or no certificate at all).
+# ``ONLY_CERTIFICATES.issuperset(map(type, items))``: every item is an ``_ssl.Certificate``, a type
+# that Python code can neither instantiate nor subclass (empty where ``_ssl`` has no such type).
+_CERTIFICATE: type | None = getattr(_ssl, "Certificate", None)
+ONLY_CERTIFICATES: frozenset[type] = frozenset(() if _CERTIFICATE is None else (_CERTIFICATE,))
+
+
+def der(cert: Any) -> bytes:
+    """Return ``cert``, DER bytes or an ``_ssl.Certificate``, as DER bytes."""
+    if type(cert) is bytes:
+        return cert
+    encoded: bytes = cert.public_bytes(_DER)
+    return encoded
+
+
+def _certificate_objects(conn: Connection) -> list[Any]:
+    # _ssl._SSLSocket.get_verified_chain() (3.10+; behind the public method from 3.13) gives
+    # _ssl.Certificate objects, or None when OpenSSL has no verified chain (a resumed session, or
+    # no certificate at all).
     certs: list[Any] | None = getattr(conn, "_sslobj").get_verified_chain()  # noqa: B009
-    if certs is None:
-        return []
-    return [cert.public_bytes(_DER) for cert in certs]
+    return [] if certs is None else certs
+
+
+def _private_chain(conn: Connection) -> list[bytes]:
+    # Python 3.10-3.12: the private method only.
+    return [cert.public_bytes(_DER) for cert in _certificate_objects(conn)]
 
 
 def _served(conn: Connection) -> list[bytes]:
@@ -61,6 +82,18 @@ def _choose() -> Callable[[Connection], list[bytes]] | None:
 
 
 _chain_of = _choose()
+CERTIFICATE_OBJECTS: bool = _CERTIFICATE is not None and hasattr(
+    getattr(_ssl, "_SSLSocket", None), "get_verified_chain"
+)
+"""Whether ``conn._sslobj.get_verified_chain()`` gives the verified chain, leaf first, as the
+``_ssl.Certificate`` objects OpenSSL holds (CPython 3.10 and later; None when OpenSSL has no
+chain). That is the cheapest form of the chain: encoding the certificates as DER
+(``public_bytes``) is most of what reading it costs in a handshake (``benchmarks/RESULTS.md``).
+Two such objects compare equal only when OpenSSL's ``X509_cmp`` finds the same SHA-1 fingerprint
+and, for certificates parsed from DER (every certificate ``ssl`` can hold: the peer's and the
+trust store's), the very same tbsCertificate bytes, which hold the SubjectPublicKeyInfo. Only
+the handshake's fast path (``PinPolicy._passes``) takes this form; :func:`der` turns an item
+into DER."""
 
 HAS_VERIFIED_CHAIN: bool = _chain_of is not None
 """Whether this Python's :mod:`ssl` can give the verified chain (CPython 3.10 and later)."""

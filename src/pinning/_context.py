@@ -22,9 +22,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ._chain import ServedChain, peer_leaf, require_verified_chain, verified_chain
+from ._chain import CERTIFICATE_OBJECTS as _OBJECTS
+from ._chain import (
+    ServedChain,
+    der,
+    peer_leaf,
+    require_verified_chain,
+    verified_chain,
+)
 from ._errors import PinMismatch
 from ._policy import UNNAMED_PEER, PinPolicy
 from ._sessions import SessionMemory
@@ -84,7 +91,9 @@ def _peer_address(conn: Connection) -> tuple[str | None, int | None]:
     return None, None
 
 
-_Entry = tuple[SessionMemory, str, bytes]
+# What the session memory should hold once a session is taken: (memory, host key, peer
+# certificate as DER bytes, or as the _ssl.Certificate the fast path read, encoded when stored).
+_Entry = tuple[SessionMemory, str, Any]
 
 
 def _verify(conn: Connection, state: _State) -> _Entry | None:
@@ -97,15 +106,6 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
     policy = state.policy
     # Decision 2: branch on the verify mode, never on whether a chain happens to be empty.
     pin_only = _verify_mode(conn.context) == _CERT_NONE
-    if not pin_only and not conn.server_side and not conn.session_reused:
-        # The fast path of a client's full handshake that passes: nothing else is read (not the
-        # peer's address, nor the chain it sent). Anything else, a failure included, goes the
-        # whole way below, which decides again from the start and words the refusal.
-        hostname = conn.server_hostname
-        if hostname:
-            chain = verified_chain(conn)
-            if policy._passes(hostname, chain):
-                return (state.sessions, hostname, chain[0]) if policy.enforce else None
     address, port = _peer_address(conn)
     if conn.server_side:
         if pin_only:
@@ -147,31 +147,22 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
     return None
 
 
-def _run_check(conn: Connection, holder: _Holder) -> _Entry | None:
-    """Run the check; any failure, expected or not, refuses the connection as a PinMismatch.
+def _run_check(conn: Connection, state: _State) -> _Entry | None:
+    """The whole check (the fast path in ``_PinnedConnection._pinning_check`` aside).
 
     A server remembers its passed sessions at once (it resumes them on its own); a client only
     when the application takes the session to resume it (the ``session`` property).
     """
-    state = holder.state  # Read once: this handshake uses this policy only.
-    try:
-        entry = _verify(conn, state)
-        if entry is not None and conn.server_side:
-            entry[0].remember(entry[1], entry[2])
-            return None
-        return entry
-    except PinMismatch:
-        raise
-    except Exception as exc:  # Fail closed (decision 6), as an error every client handles.
-        raise PinMismatch(
-            f"Certificate pinning failure: the pins could not be checked: {exc}",
-            hostname=conn.server_hostname or "",
-        ) from exc
+    entry = _verify(conn, state)
+    if entry is not None and conn.server_side:
+        entry[0].remember(entry[1], der(entry[2]))
+        return None
+    return entry
 
 
 def _remember(entry: _Entry | None, session: ssl.SSLSession | None) -> None:
     if entry is not None and session is not None:
-        entry[0].remember(entry[1], entry[2])
+        entry[0].remember(entry[1], der(entry[2]))
 
 
 def _set_session(conn: Connection, mixin: type, session: ssl.SSLSession | None) -> None:
@@ -192,20 +183,55 @@ class _PinnedConnection:
     _pinning_passed: bool = False
     _pinning_error: PinMismatch | None = None
     _pinning_entry: _Entry | None = None
+    _sslobj: Any  # the _ssl._SSLSocket of SSLSocket and SSLObject alike
 
     def _pinning_refused(self) -> None:
         """Called once the check has refused the peer, before PinMismatch is raised."""
 
     def _pinning_check(self) -> None:
+        """Check the pins once the handshake has finished; refuse (close and raise) on failure.
+
+        Any failure, expected or not, refuses the connection as a PinMismatch (decision 6).
+        """
         if self._pinning_error is not None:
             raise self._pinning_error
+        state = self._pinning.state  # Read once: this handshake uses this policy only.
+        # The mixin is only ever a base of an SSLSocket or SSLObject class.
+        conn: Connection = self  # type: ignore[assignment]
         try:
-            self._pinning_entry = _run_check(cast("Connection", self), self._pinning)
+            # The fast path of a client's full, verified handshake that passes. Nothing else is
+            # read (not the peer's address, nor the chain it sent), and it is written inline,
+            # reading the _ssl object's own fields rather than the properties around them: each
+            # Python call here is paid with a cold cache right after the handshake, and together
+            # they cost about 1% of a loopback handshake (benchmarks/RESULTS.md). Anything else,
+            # a failure included, goes the whole way in _run_check, which decides again from the
+            # start and words the refusal.
+            sslobj = self._sslobj
+            if not sslobj.server_side and not sslobj.session_reused:
+                hostname = sslobj.server_hostname
+                if hostname and _verify_mode(sslobj.context) != _CERT_NONE:  # decision 2
+                    certs = sslobj.get_verified_chain() if _OBJECTS else verified_chain(conn)
+                    policy = state.policy
+                    if policy._passes(hostname, certs):
+                        if policy.enforce:
+                            self._pinning_entry = (state.sessions, hostname, certs[0])
+                        self._pinning_passed = True
+                        return
+            self._pinning_entry = _run_check(conn, state)
         except PinMismatch as exc:
-            self._pinning_error = exc
-            self._pinning_refused()
-            raise
-        self._pinning_passed = True
+            error = exc
+        except Exception as exc:  # Fail closed (decision 6), as an error every client handles.
+            error = PinMismatch(
+                f"Certificate pinning failure: the pins could not be checked: {exc}",
+                hostname=conn.server_hostname or "",
+            )
+            error.__cause__ = exc
+        else:
+            self._pinning_passed = True
+            return
+        self._pinning_error = error
+        self._pinning_refused()
+        raise error
 
     def _pinning_before_io(self) -> None:
         # The handshake was not run through do_handshake() (do_handshake_on_connect=False and

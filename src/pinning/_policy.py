@@ -17,6 +17,8 @@ from cryptography import x509
 
 from . import _backend
 from ._certinput import ONLY_BYTES as _ONLY_BYTES
+from ._chain import ONLY_CERTIFICATES as _ONLY_CERTIFICATES
+from ._chain import der as _der
 from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
 from ._hosts import HostIndex, HostPattern, canonical_host
 from ._pins import Pin, quote
@@ -197,8 +199,9 @@ class PinPolicy:
         self._index: HostIndex[PinRule] = HostIndex()
         # Host names as given (exact str) -> their canonical form and rule; see _lookup.
         self._lookups: dict[str, tuple[str | None, PinRule | None]] = {}
-        # Verified chains (exact DER, leaf first) -> the rule they passed; see _passes.
-        self._passed: dict[tuple[bytes, ...], PinRule] = {}
+        # Host names as given (exact str) -> the verified chains that passed for them, each with
+        # the moment its pass stops counting; see _passes.
+        self._passed: dict[str, tuple[tuple[tuple[Any, ...], dt.datetime | None], ...]] = {}
         self._lock = threading.Lock()
         self._expired_logged = False
         self._expired_rules_logged: set[str] = set()
@@ -375,44 +378,63 @@ class PinPolicy:
             self._lookups[hostname] = found
         return found
 
-    def _passes(self, hostname: str, chain: list[bytes]) -> bool:
+    def _passes(self, hostname: str, chain: Sequence[Any]) -> bool:
         """Return True when ``check(hostname, chain)`` would pass quietly: a current rule covers
         ``hostname`` and one of its pins is in ``chain``. False means "run :meth:`check`", which
         then decides, refuses and reports with every detail; this is the handshake's fast path,
         so that a passing connection pays for nothing else.
 
-        A chain that passed is remembered with its rule, so that the next handshake that verifies
-        the very same chain (a gateway calling the same upstream again) passes on a dictionary
-        lookup instead of a C call: inside a handshake every cache is cold, and the C call costs
-        tens of microseconds there (``benchmarks/RESULTS.md``). This is exact: the key is every
-        byte of every certificate of the verified chain, a hit needs the rule that covers the
-        host now to be the very rule that passed, and rules and their pins never change. Expiry
-        is checked before the lookup, on every call. Only passes are remembered, at most
-        ``_PASSED_KEPT`` chains (then all are forgotten at once). Only exact ``str`` names and
-        chains of exact ``bytes`` take this path (``ssl`` gives nothing else): a subclass could
-        answer a dictionary's hash and equality for another name or another certificate."""
-        if type(hostname) is not str or not _ONLY_BYTES.issuperset(map(type, chain)):
+        ``chain`` is the verified chain, leaf first, as ``ssl`` gives it: the
+        ``_ssl.Certificate`` objects of ``_chain.verified_certificates`` (encoded as DER only
+        when they have to be checked), or exact ``bytes`` (DER). Anything else (a mix, a
+        subclass of bytes, a subclass of str as the name) returns False: a subclass could answer
+        an equality test for another name or another certificate.
+
+        A chain that passed is remembered under the host name, so that the next handshake with
+        the very same chain for that name (a gateway calling the same upstream again) passes on
+        one comparison instead of encoding and hashing the chain: inside a handshake every cache
+        is cold, and that costs tens of microseconds there (``benchmarks/RESULTS.md``). This is
+        exact: the whole chain is compared, as bytes, or as certificates by OpenSSL's
+        ``X509_cmp`` (the same SHA-1 fingerprint and the same tbsCertificate bytes, which hold
+        the SubjectPublicKeyInfo, for every certificate parsed from DER); the rule covering a
+        name never changes, since a policy never does; a pass stops counting when the policy or
+        that rule expires. Only passes are remembered: ``_CHAINS_PER_HOST`` chains per name (a
+        host behind a load balancer may serve several), for at most ``_PASSED_HOSTS`` names,
+        after which all are forgotten at once."""
+        if type(hostname) is not str or not chain:
             return False
-        rule = self._lookup(hostname)[1]
-        if rule is None or not chain:
+        if _ONLY_CERTIFICATES.issuperset(map(type, chain)):
+            encoded = False
+        elif _ONLY_BYTES.issuperset(map(type, chain)):
+            encoded = True
+        else:
             return False
-        if self._expires is not None or rule.expires is not None:
-            now = dt.datetime.now(_UTC)
-            if (self._expires is not None and now >= self._expires) or (
-                rule.expires is not None and now >= rule.expires
-            ):
-                return False
         key = tuple(chain)
-        if self._passed.get(key) is rule:
-            return True
+        passed = self._passed.get(hostname)
+        if passed is not None:
+            for certs, until in passed:
+                if certs == key:
+                    return until is None or dt.datetime.now(_UTC) < until
+        rule = self._lookup(hostname)[1]
+        if rule is None:
+            return False
+        until = self._expires
+        if rule.expires is not None and (until is None or rule.expires < until):
+            until = rule.expires
+        if until is not None and dt.datetime.now(_UTC) >= until:
+            return False
         try:
-            if _backend.backend.chain_match(chain, rule.pins_blob) < 0:
+            certs = key if encoded else tuple([_der(cert) for cert in key])
+            if _backend.backend.chain_match(certs, rule.pins_blob) < 0:
                 return False
         except CertificateError:
             return False
-        if len(self._passed) >= _PASSED_KEPT:
-            self._passed.clear()
-        self._passed[key] = rule
+        if passed is None:
+            passed = ()
+            if len(self._passed) >= _PASSED_HOSTS:
+                self._passed.clear()
+        # One tuple replaces another: a thread reading the old one sees chains that all passed.
+        self._passed[hostname] = (*passed[1 - _CHAINS_PER_HOST :], (key, until))
         return True
 
     def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
@@ -669,10 +691,13 @@ def _expiry(expires: object) -> dt.datetime | None:
 _MAX_PORT = 65535
 # How many host names a policy remembers the rule of (PinPolicy._lookup).
 _LOOKUPS_KEPT = 1024
-# How many verified chains that passed a policy remembers (PinPolicy._passes): enough for the
-# upstreams of a gateway. Each is a whole verified chain, a few KiB as a rule; under threads the
-# bound may be passed by one entry per thread (the size check and the store are two steps).
-_PASSED_KEPT = 128
+# How many verified chains that passed a policy remembers (PinPolicy._passes): a few per host name
+# (a host behind a load balancer may serve several), for enough names for the upstreams of a
+# gateway. A chain is kept as OpenSSL's parsed certificates, a few KiB each, so 64 names of 4
+# chains of 3 certificates hold a few MiB at most. Under threads the bound on names may be passed
+# by one name per thread (the size check and the store are two steps).
+_CHAINS_PER_HOST = 4
+_PASSED_HOSTS = 64
 
 
 def _check_chain_type(chain: object) -> None:
