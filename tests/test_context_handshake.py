@@ -10,11 +10,16 @@ import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from tlsutil import (
     BACKUP_PIN,
     HOST,
     LOOPBACK,
     TIMEOUT,
+    Identity,
     Server,
     connect,
     exchange,
@@ -461,6 +466,80 @@ def test_pin_only_counts_the_leaf_only() -> None:
     with serving(pki().genuine, greeting_handler()) as server:
         error = refuse(ctx, server)
     assert error.chain_pins == (pki().genuine.pin,)
+
+
+def _forged_above_the_pinned_certificate() -> Identity:
+    """An attacker's leaf (its own key) that names the genuine self-signed certificate as its
+    issuer, served with that public certificate: under CERT_NONE OpenSSL builds the chain
+    [forged leaf, genuine certificate] and verifies nothing, so the genuine key is in it."""
+    genuine_pem = pki().self_signed.chain_pems[0]
+    genuine = x509.load_pem_x509_certificate(genuine_pem)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker")]))
+        .issuer_name(genuine.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return Identity(key_pem, (forged.public_bytes(serialization.Encoding.PEM), genuine_pem))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "context.verify_mode",
+        "socket.context",
+        "context.verify_mode, socket connected after wrap",
+        "context.verify_mode, wrap_bio",
+    ],
+)
+def test_pin_only_stays_pin_only_when_the_context_changes_before_the_handshake(
+    change: str,
+) -> None:
+    # OpenSSL verifies with the mode the context had when the connection was made: a context
+    # switched to CERT_REQUIRED afterwards must not make the unverified chain count.
+    forged = _forged_above_the_pinned_certificate()
+    ctx = pin_only_context(policy({HOST: [pki().self_signed.pin]}))
+    with serving(forged, greeting_handler()) as server:
+        if change.endswith("wrap_bio"):
+            client = BioClient(ctx, server)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            try:
+                with pytest.raises(PinMismatch) as info:
+                    client.handshake()
+            finally:
+                client.close()
+        else:
+            if change.endswith("connected after wrap"):
+                tls = ctx.wrap_socket(
+                    socket.socket(), server_hostname=HOST, do_handshake_on_connect=False
+                )
+                tls.settimeout(TIMEOUT)
+                tls.connect(server.address)
+            else:
+                raw = socket.create_connection(server.address, timeout=TIMEOUT)
+                tls = ctx.wrap_socket(raw, server_hostname=HOST, do_handshake_on_connect=False)
+            with tls:
+                if change == "socket.context":
+                    tls.context = ssl.create_default_context()
+                else:
+                    ctx.verify_mode = ssl.CERT_REQUIRED
+                with pytest.raises(PinMismatch) as info:
+                    tls.do_handshake()
+    # Checked as pin-only: the forged leaf alone, not the genuine certificate above it.
+    assert info.value.chain_pins == (forged.pin,)
+    assert server.all_received == b""
 
 
 # --- Installation --------------------------------------------------------------------------------

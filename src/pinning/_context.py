@@ -104,8 +104,12 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
         (memory, host key, peer certificate), or None when nothing is to be remembered.
     """
     policy = state.policy
-    # Decision 2: branch on the verify mode, never on whether a chain happens to be empty.
-    pin_only = _verify_mode(conn.context) == _CERT_NONE
+    # Decision 2: branch on the verify mode, never on whether a chain happens to be empty; on
+    # the mode the connection was made with too (see _PinnedConnection._pinning_mode).
+    pin_only = (
+        _verify_mode(conn.context) == _CERT_NONE
+        or getattr(conn, "_pinning_mode", None) == _CERT_NONE
+    )
     address, port = _peer_address(conn)
     if conn.server_side:
         if pin_only:
@@ -184,6 +188,22 @@ class _PinnedConnection:
     _pinning_error: PinMismatch | None = None
     _pinning_entry: _Entry | None = None
     _sslobj: Any  # the _ssl._SSLSocket of SSLSocket and SSLObject alike
+    # The verify mode of the context when this connection's _ssl object was made, or None when
+    # the handshake ran while it was made. OpenSSL copies the mode into its connection then and
+    # verifies with it whatever the context says later, so a connection is pin-only when this
+    # or the context's mode now is CERT_NONE: a context switched to CERT_REQUIRED (or a socket
+    # given another context) between wrap and handshake must not make an unverified chain count.
+    _pinning_mode: int | None = None
+
+    @classmethod
+    def _create(cls, *args: Any, **kwargs: Any) -> Any:
+        # wrap_socket and wrap_bio make the connection here (a socket not yet connected makes
+        # its _ssl object in _real_connect).
+        self = super()._create(*args, **kwargs)  # type: ignore[misc]
+        sslobj = self._sslobj
+        if sslobj is not None and not self._pinning_passed:
+            self._pinning_mode = _verify_mode(sslobj.context)
+        return self
 
     def _pinning_refused(self) -> None:
         """Called once the check has refused the peer, before PinMismatch is raised."""
@@ -209,11 +229,15 @@ class _PinnedConnection:
             sslobj = self._sslobj
             if not sslobj.server_side and not sslobj.session_reused:
                 hostname = sslobj.server_hostname
-                if hostname and _verify_mode(sslobj.context) != _CERT_NONE:  # decision 2
+                if (
+                    hostname
+                    and _verify_mode(sslobj.context) != _CERT_NONE  # decision 2
+                    and self._pinning_mode != _CERT_NONE
+                ):
                     certs = sslobj.get_verified_chain() if _OBJECTS else verified_chain(conn)
                     policy = state.policy
                     if policy._passes(hostname, certs):
-                        if policy.enforce:
+                        if policy._enforce:  # not the property: no call
                             self._pinning_entry = (state.sessions, hostname, certs[0])
                         self._pinning_passed = True
                         return
@@ -280,6 +304,14 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
         super().do_handshake(block)
         if not self._pinning_passed:
             self._pinning_check()
+
+    def _real_connect(self, addr: Any, connect_ex: bool) -> Any:
+        # A socket wrapped before it was connected makes its _ssl object here.
+        result = super()._real_connect(addr, connect_ex)  # type: ignore[misc]
+        sslobj = self._sslobj
+        if sslobj is not None and not self._pinning_passed:
+            self._pinning_mode = _verify_mode(sslobj.context)
+        return result
 
     def _pinning_refused(self) -> None:
         self.close()
