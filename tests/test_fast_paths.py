@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -21,7 +22,12 @@ from typing import Any
 
 import pytest
 from _certs import Chain, make_chain, random_pin
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from tlsutil import (
+    Identity,
     Server,
     client_context,
     connect,
@@ -39,6 +45,7 @@ from pinning._hosts import canonical_host
 from pinning._pins import Pin
 from pinning._policy import (
     _CHAINS_PER_HOST,
+    _LONGEST_KEPT,
     _LOOKUPS_KEPT,
     _PASSED_HOSTS,
     PinFailure,
@@ -386,6 +393,13 @@ def test_remembered_chains_stay_bounded(
         assert policy._passes(f"h{index}.example.com", [root])
         assert 1 <= len(policy._passed) <= _PASSED_HOSTS
     assert counting.calls == 3 * _CHAINS_PER_HOST + 3 * _PASSED_HOSTS
+    # A chain longer than any real one passes, and is not kept.
+    policy._passed.clear()
+    longest = [root, *(bytes([index]) for index in range(_LONGEST_KEPT))]
+    assert policy._passes(HOST, longest)
+    assert policy._passes(HOST, longest)
+    assert not policy._passed
+    assert counting.calls == 3 * _CHAINS_PER_HOST + 3 * _PASSED_HOSTS + 2
 
 
 class LyingBytes(bytes):
@@ -521,3 +535,53 @@ def test_a_certificate_type_cannot_be_subclassed_or_made() -> None:
         type("Lying", (certificate_type,), {})
     with pytest.raises(TypeError):
         certificate_type()
+
+
+def test_certificates_are_equal_only_with_the_same_tbs_certificate() -> None:
+    # The memory's equality is OpenSSL's X509_cmp. Served after a real chain: a certificate A,
+    # A signed again (the same tbsCertificate, another ECDSA signature), and A with another key
+    # (the same names, serial and validity). Read as _ssl.Certificate objects, unverified.
+    key, other_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "probe")])
+    start = dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+    def build(public: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(public.public_key())
+            .serial_number(1234)
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=365))
+            .sign(key, hashes.SHA256())
+        )
+
+    a, a_signed_again, a_other_key = build(key), build(key), build(other_key)
+    assert a.tbs_certificate_bytes == a_signed_again.tbs_certificate_bytes
+    assert a.signature != a_signed_again.signature
+    genuine = pki().genuine
+    extras = tuple(
+        cert.public_bytes(serialization.Encoding.PEM) for cert in (a, a_signed_again, a_other_key)
+    )
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+
+    def served() -> list[Any]:
+        with connect(client, server) as tls:
+            certs: list[Any] = tls._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+        return certs[len(genuine.chain_pems) :]
+
+    with serving(
+        Identity(genuine.key_pem, genuine.chain_pems + extras), greeting_handler()
+    ) as server:
+        first, second = served(), served()
+    assert len(first) == 3
+    assert first[0] == second[0]  # the same DER, read in two handshakes
+    assert first[0] != first[1]  # the same tbsCertificate, another signature
+    assert first[0] != first[2]  # another key
+    assert first[0] != a.public_bytes(serialization.Encoding.DER)

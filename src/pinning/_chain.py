@@ -1,10 +1,11 @@
-"""Reading the peer's certificates, as DER, once a handshake has finished.
+"""Reading the peer's certificates once a handshake has finished.
 
 The verified chain (DESIGN.md, decision 1) is the one OpenSSL built from the trust store, never the
 list the peer sent. Python 3.13 and later give it as the public ``get_verified_chain()`` (DER
-bytes); 3.10 to 3.12 have it only on the private ``_ssl._SSLSocket`` behind ``_sslobj``, as
-``_ssl.Certificate`` objects. Under ``CERT_NONE`` OpenSSL verified nothing, so only the leaf
-(``getpeercert(binary_form=True)``) may be used (decision 2).
+bytes); every CPython since 3.10 has it on the private ``_ssl._SSLSocket`` behind ``_sslobj``, as
+``_ssl.Certificate`` objects, which the handshake's fast path reads as they are
+(:data:`CERTIFICATE_OBJECTS`) and everything else as DER. Under ``CERT_NONE`` OpenSSL verified
+nothing, so only the leaf (``getpeercert(binary_form=True)``) may be used (decision 2).
 """
 
 from __future__ import annotations
@@ -89,11 +90,12 @@ CERTIFICATE_OBJECTS: bool = _CERTIFICATE is not None and hasattr(
 ``_ssl.Certificate`` objects OpenSSL holds (CPython 3.10 and later; None when OpenSSL has no
 chain). That is the cheapest form of the chain: encoding the certificates as DER
 (``public_bytes``) is most of what reading it costs in a handshake (``benchmarks/RESULTS.md``).
-Two such objects compare equal only when OpenSSL's ``X509_cmp`` finds the same SHA-1 fingerprint
-and, for certificates parsed from DER (every certificate ``ssl`` can hold: the peer's and the
-trust store's), the very same tbsCertificate bytes, which hold the SubjectPublicKeyInfo. Only
-the handshake's fast path (``PinPolicy._passes``) takes this form; :func:`der` turns an item
-into DER."""
+Two such objects compare equal through OpenSSL's ``X509_cmp`` (1.1.1 and 3.x): the SHA-1
+fingerprints of the whole certificates (where OpenSSL could compute them) and, for certificates
+that were parsed from DER and never modified (every certificate ``ssl`` can hold: the peer's and
+the trust store's), the very tbsCertificate bytes, which hold the SubjectPublicKeyInfo. Only the
+handshake's fast path (``PinPolicy._passes``) takes this form; :func:`der` turns an item into
+DER."""
 
 HAS_VERIFIED_CHAIN: bool = _chain_of is not None
 """Whether this Python's :mod:`ssl` can give the verified chain (CPython 3.10 and later)."""

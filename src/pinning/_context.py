@@ -209,7 +209,8 @@ class _PinnedConnection:
         """Called once the check has refused the peer, before PinMismatch is raised."""
 
     def _pinning_check(self) -> None:
-        """Check the pins once the handshake has finished; refuse (close and raise) on failure.
+        """Check the pins once the handshake has finished; refuse on failure (raise, after
+        ``_pinning_refused``, which closes a socket).
 
         Any failure, expected or not, refuses the connection as a PinMismatch (decision 6).
         """

@@ -384,23 +384,24 @@ class PinPolicy:
         then decides, refuses and reports with every detail; this is the handshake's fast path,
         so that a passing connection pays for nothing else.
 
-        ``chain`` is the verified chain, leaf first, as ``ssl`` gives it: the
-        ``_ssl.Certificate`` objects of ``_chain.verified_certificates`` (encoded as DER only
-        when they have to be checked), or exact ``bytes`` (DER). Anything else (a mix, a
-        subclass of bytes, a subclass of str as the name) returns False: a subclass could answer
-        an equality test for another name or another certificate.
+        ``chain`` is the verified chain, leaf first, as ``ssl`` gives it: ``_ssl.Certificate``
+        objects (``_chain.CERTIFICATE_OBJECTS``; encoded as DER only when they have to be
+        checked), or exact ``bytes`` (DER). Anything else (a mix, a subclass of bytes, a subclass
+        of str as the name) returns False: a subclass could answer an equality test for another
+        name or another certificate.
 
         A chain that passed is remembered under the host name, so that the next handshake with
         the very same chain for that name (a gateway calling the same upstream again) passes on
         one comparison instead of encoding and hashing the chain: inside a handshake every cache
         is cold, and that costs tens of microseconds there (``benchmarks/RESULTS.md``). This is
         exact: the whole chain is compared, as bytes, or as certificates by OpenSSL's
-        ``X509_cmp`` (the same SHA-1 fingerprint and the same tbsCertificate bytes, which hold
-        the SubjectPublicKeyInfo, for every certificate parsed from DER); the rule covering a
+        ``X509_cmp`` (the same tbsCertificate bytes, which hold the SubjectPublicKeyInfo, for
+        every certificate parsed from DER, and the same SHA-1 fingerprint); the rule covering a
         name never changes, since a policy never does; a pass stops counting when the policy or
-        that rule expires. Only passes are remembered: ``_CHAINS_PER_HOST`` chains per name (a
-        host behind a load balancer may serve several), for at most ``_PASSED_HOSTS`` names,
-        after which all are forgotten at once."""
+        that rule expires. Only passes are remembered, of chains of at most ``_LONGEST_KEPT``
+        certificates: ``_CHAINS_PER_HOST`` chains per name (a host behind a load balancer may
+        serve several), for at most ``_PASSED_HOSTS`` names, after which all are forgotten at
+        once."""
         if type(hostname) is not str or not chain:
             return False
         if _ONLY_CERTIFICATES.issuperset(map(type, chain)):
@@ -429,6 +430,8 @@ class PinPolicy:
                 return False
         except CertificateError:
             return False
+        if len(key) > _LONGEST_KEPT:
+            return True
         if passed is None:
             passed = ()
             if len(self._passed) >= _PASSED_HOSTS:
@@ -693,9 +696,11 @@ _MAX_PORT = 65535
 _LOOKUPS_KEPT = 1024
 # How many verified chains that passed a policy remembers (PinPolicy._passes): a few per host name
 # (a host behind a load balancer may serve several), for enough names for the upstreams of a
-# gateway. A chain is kept as OpenSSL's parsed certificates, a few KiB each, so 64 names of 4
-# chains of 3 certificates hold a few MiB at most. Under threads the bound on names may be passed
-# by one name per thread (the size check and the store are two steps).
+# gateway, and none longer than a real chain. A chain is kept as OpenSSL's parsed certificates:
+# 5 to 25 KiB each (a root is shared with the trust store), so about 5 MiB for 64 names of 4
+# chains of 3 typical certificates. Under threads the bound on names may be passed by one name
+# per thread (the size check and the store are two steps).
+_LONGEST_KEPT = 6
 _CHAINS_PER_HOST = 4
 _PASSED_HOSTS = 64
 
