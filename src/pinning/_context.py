@@ -306,9 +306,9 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
         if not self._pinning_passed:
             self._pinning_check()
 
-    def _real_connect(self, addr: Any, connect_ex: bool) -> Any:
+    def _real_connect(self, *args: Any, **kwargs: Any) -> Any:
         # A socket wrapped before it was connected makes its _ssl object here.
-        result = super()._real_connect(addr, connect_ex)  # type: ignore[misc]
+        result = super()._real_connect(*args, **kwargs)  # type: ignore[misc]
         sslobj = self._sslobj
         if sslobj is not None and not self._pinning_passed:
             self._pinning_mode = _verify_mode(sslobj.context)
