@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -28,6 +29,7 @@ from tlsutil import (
     pin_only_context,
     pki,
     policy,
+    server_context,
     serving,
 )
 from tlsutil import client_context as make_client
@@ -540,6 +542,47 @@ def test_pin_only_stays_pin_only_when_the_context_changes_before_the_handshake(
     # Checked as pin-only: the forged leaf alone, not the genuine certificate above it.
     assert info.value.chain_pins == (forged.pin,)
     assert server.all_received == b""
+
+
+@pytest.mark.parametrize("connect_first", [True, False], ids=["wrap connected", "connect()"])
+def test_pin_only_stays_pin_only_when_another_thread_changes_the_context_mid_handshake(
+    connect_first: bool,
+) -> None:
+    # The default path: the handshake runs inside wrap_socket (or connect()). Another thread
+    # switches the shared context to CERT_REQUIRED after the connection was made (its
+    # ClientHello is out) and before the attacker answers: still checked as pin-only.
+    forged = _forged_above_the_pinned_certificate()
+    ctx = pin_only_context(policy({HOST: [pki().self_signed.pin]}))
+    hello_out, switched = threading.Event(), threading.Event()
+
+    def stalling_attacker(sock: socket.socket, server: Server) -> None:
+        sock.recv(1, socket.MSG_PEEK)  # the client's ClientHello: its _ssl object exists
+        hello_out.set()
+        assert switched.wait(TIMEOUT)
+        with server_context(forged).wrap_socket(sock, server_side=True) as tls:
+            tls.sendall(b"forged hello")
+            server.record(tls.recv(100))
+
+    def switch() -> None:
+        assert hello_out.wait(TIMEOUT)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        switched.set()
+
+    switcher = threading.Thread(target=switch)
+    switcher.start()
+    with Server(stalling_attacker) as server:
+        with pytest.raises(PinMismatch) as info:
+            if connect_first:
+                exchange(ctx, server)
+            else:
+                with ctx.wrap_socket(socket.socket(), server_hostname=HOST) as tls:
+                    tls.settimeout(TIMEOUT)
+                    tls.connect(server.address)
+                    tls.sendall(b"secret")
+        switcher.join()
+    assert ctx.verify_mode == ssl.CERT_REQUIRED  # the switch happened before the check
+    assert info.value.chain_pins == (forged.pin,)  # the forged leaf alone, as pin-only
+    assert b"secret" not in server.all_received
 
 
 # --- Installation --------------------------------------------------------------------------------

@@ -107,6 +107,29 @@ def test_pin_context_refuses_a_server_context_that_asks_no_client_certificate() 
         pin_context(ctx, policy({"*": [pki().client_a.pin]}))
 
 
+def test_pin_context_refuses_a_server_context_with_post_handshake_auth() -> None:
+    ctx = server_context(pki().genuine, client_certs=ssl.CERT_REQUIRED)
+    ctx.post_handshake_auth = True
+    with pytest.raises(ValueError, match="post_handshake_auth"):
+        pin_context(ctx, policy({"*": [pki().client_a.pin]}))
+
+
+def test_post_handshake_auth_enabled_after_pinning_is_refused_in_the_handshake() -> None:
+    # TLS 1.3 with post-handshake auth asks for no client certificate in the handshake: the
+    # client's certificate would arrive afterwards, where no pin checks it.
+    for mode in (ssl.CERT_REQUIRED, ssl.CERT_OPTIONAL):
+        ctx = server_context(pki().genuine, client_certs=mode)
+        pin_context(ctx, policy({"*": [pki().client_a.pin]}))
+        ctx.post_handshake_auth = True
+        client = client_with(pki().client_b)  # a trusted client CA, a key that is not pinned
+        client.post_handshake_auth = True
+        with Server(greeting_handler(), ctx) as server:
+            assert talk(client, server) == b""
+        assert server.all_received == b""
+        assert [type(error) for error in server.handshake_errors] == [PinMismatch]
+        assert "post_handshake_auth" in str(server.handshake_errors[0])
+
+
 def test_pin_context_refuses_a_server_policy_without_a_star_rule() -> None:
     ctx = server_context(pki().genuine, client_certs=ssl.CERT_REQUIRED)
     with pytest.raises(ValueError, match="'\\*' rule"):

@@ -108,7 +108,7 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
     # the mode the connection was made with too (see _PinnedConnection._pinning_mode).
     pin_only = (
         _verify_mode(conn.context) == _CERT_NONE
-        or getattr(conn, "_pinning_mode", None) == _CERT_NONE
+        or getattr(conn, "_pinning_mode", _CERT_NONE) == _CERT_NONE
     )
     address, port = _peer_address(conn)
     if conn.server_side:
@@ -120,8 +120,17 @@ def _verify(conn: Connection, state: _State) -> _Entry | None:
                 hostname=address or UNNAMED_PEER,
             )
         if peer_leaf(conn) is None:
-            # Only possible under CERT_OPTIONAL: a client without a certificate is the
-            # application's decision, as it is without pinning.
+            if getattr(conn.context, "post_handshake_auth", False):
+                # TLS 1.3 then asks for the client's certificate only after the handshake,
+                # with verify_client_post_handshake(), where no pin would ever check it.
+                raise PinMismatch(
+                    "Certificate pinning failure: this pinned server context has "
+                    "post_handshake_auth enabled, so the client's certificate would arrive "
+                    "after the handshake, unpinned; disable post_handshake_auth.",
+                    hostname=address or UNNAMED_PEER,
+                )
+            # Otherwise only possible under CERT_OPTIONAL: a client without a certificate is
+            # the application's decision, as it is without pinning.
             return None
         hostname = None  # A TLS client has no name: the policy's "*" rule covers it.
     else:
@@ -188,22 +197,23 @@ class _PinnedConnection:
     _pinning_error: PinMismatch | None = None
     _pinning_entry: _Entry | None = None
     _sslobj: Any  # the _ssl._SSLSocket of SSLSocket and SSLObject alike
-    # The verify mode of the context when this connection's _ssl object was made, or None when
-    # the handshake ran while it was made. OpenSSL copies the mode into its connection then and
-    # verifies with it whatever the context says later, so a connection is pin-only when this
-    # or the context's mode now is CERT_NONE: a context switched to CERT_REQUIRED (or a socket
-    # given another context) between wrap and handshake must not make an unverified chain count.
-    _pinning_mode: int | None = None
+    # The verify mode OpenSSL copied into this connection when its _ssl object was made
+    # (SSL_new, inside context._wrap_socket or _wrap_bio), as far as Python can see it: CERT_NONE
+    # if the context said so just before or just after. OpenSSL verifies with that mode whatever
+    # the context says later, so a connection is pin-only when this or the context's mode at
+    # the check is CERT_NONE: a shared context switched to CERT_REQUIRED (by another thread, or
+    # by urllib3, which sets it on every connection) or a socket given another context between
+    # the making and the end of the handshake must not make an unverified chain count. Not
+    # recorded (a base class that makes the _ssl object elsewhere): pin-only, fail closed.
+    _pinning_mode: int = _CERT_NONE
 
-    @classmethod
-    def _create(cls, *args: Any, **kwargs: Any) -> Any:
-        # wrap_socket and wrap_bio make the connection here (a socket not yet connected makes
-        # its _ssl object in _real_connect).
-        self = super()._create(*args, **kwargs)  # type: ignore[misc]
+    def _pinning_record(self, before: int | None) -> None:
+        """Record the verify mode the _ssl object was made with (``before``: the context's mode
+        read just before it was made, None when unknown)."""
         sslobj = self._sslobj
-        if sslobj is not None and not self._pinning_passed:
-            self._pinning_mode = _verify_mode(sslobj.context)
-        return self
+        if sslobj is not None:
+            after = _verify_mode(sslobj.context)
+            self._pinning_mode = _CERT_NONE if before == _CERT_NONE else after
 
     def _pinning_refused(self) -> None:
         """Called once the check has refused the peer, before PinMismatch is raised."""
@@ -306,12 +316,49 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
         if not self._pinning_passed:
             self._pinning_check()
 
+    @classmethod
+    def _create(cls, *args: Any, **kwargs: Any) -> Any:
+        # wrap_socket makes the _ssl object of a connected socket here. The handshake that
+        # do_handshake_on_connect asks for runs here too, after the verify mode is recorded, not
+        # inside the base class before it (as CPython does it: refused on a non-blocking socket,
+        # the socket closed on failure).
+        context = kwargs.get("context")
+        before = None if context is None else _verify_mode(context)
+        on_connect = kwargs.get("do_handshake_on_connect", True)
+        kwargs["do_handshake_on_connect"] = False
+        self = super()._create(*args, **kwargs)  # type: ignore[misc]
+        self.do_handshake_on_connect = on_connect
+        self._pinning_record(before)
+        if on_connect and self._sslobj is not None:
+            try:
+                if self.gettimeout() == 0.0:
+                    raise ValueError(
+                        "do_handshake_on_connect should not be specified for non-blocking sockets"
+                    )
+                self.do_handshake()
+            except (OSError, ValueError):
+                self.close()
+                raise
+        return self
+
     def _real_connect(self, *args: Any, **kwargs: Any) -> Any:
-        # A socket wrapped before it was connected makes its _ssl object here.
-        result = super()._real_connect(*args, **kwargs)  # type: ignore[misc]
-        sslobj = self._sslobj
-        if sslobj is not None and not self._pinning_passed:
-            self._pinning_mode = _verify_mode(sslobj.context)
+        # A socket wrapped before it was connected makes its _ssl object here; the handshake on
+        # connect runs after the record, as in _create (CPython forgets the _ssl object when
+        # it fails).
+        before = _verify_mode(self.context)
+        on_connect: bool = self.do_handshake_on_connect  # type: ignore[has-type]
+        self.do_handshake_on_connect = False
+        try:
+            result = super()._real_connect(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self.do_handshake_on_connect = on_connect
+        self._pinning_record(before)
+        if on_connect and not result and self._sslobj is not None:
+            try:
+                self.do_handshake()
+            except (OSError, ValueError):
+                self._sslobj = None
+                raise
         return result
 
     def _pinning_refused(self) -> None:
@@ -356,6 +403,15 @@ class PinnedSSLObject(_PinnedConnection, ssl.SSLObject):
         super().do_handshake()
         if not self._pinning_passed:
             self._pinning_check()
+
+    @classmethod
+    def _create(cls, *args: Any, **kwargs: Any) -> Any:
+        # wrap_bio (asyncio, anyio) makes the _ssl object here; the handshake comes later.
+        context = kwargs.get("context")
+        before = None if context is None else _verify_mode(context)
+        self = super()._create(*args, **kwargs)  # type: ignore[misc]
+        self._pinning_record(before)
+        return self
 
 
 def _derive(mixin: type[_T], base: type, holder: _Holder) -> type[_T]:
@@ -416,7 +472,8 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
     Raises:
         TypeError: ``ctx`` is not an :class:`ssl.SSLContext` or ``policy`` not a ``PinPolicy``.
         ValueError: ``ctx`` is a ``PROTOCOL_TLS_SERVER`` context that does not request client
-            certificates, or ``policy`` has no ``*`` rule to check them against.
+            certificates or asks for them after the handshake (``post_handshake_auth``), or
+            ``policy`` has no ``*`` rule to check them against.
         RuntimeError: This Python's :mod:`ssl` cannot give the verified chain.
     """
     if not isinstance(ctx, ssl.SSLContext):
@@ -430,6 +487,12 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
             raise ValueError(
                 "a pinned server context checks client certificates, and this one requests none: "
                 "set verify_mode to CERT_REQUIRED (or CERT_OPTIONAL) and load the client CAs first"
+            )
+        if getattr(ctx, "post_handshake_auth", False):
+            raise ValueError(
+                "a pinned server context checks client certificates in the handshake, and this "
+                "one has post_handshake_auth enabled (TLS 1.3 would ask for them afterwards, "
+                "unpinned): disable post_handshake_auth"
             )
         if policy.rule_for(None) is None:
             raise ValueError(
