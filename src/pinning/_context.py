@@ -328,13 +328,8 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
         kwargs["do_handshake_on_connect"] = False
         self = super()._create(*args, **kwargs)  # type: ignore[misc]
         self.do_handshake_on_connect = on_connect
-        sslobj = self._sslobj
-        if sslobj is None:  # not connected: _real_connect makes it
-            return self
-        # _pinning_record, written out: this is on every connection's path.
-        after = _verify_mode(sslobj.context)
-        self._pinning_mode = _CERT_NONE if before == _CERT_NONE else after
-        if on_connect:
+        self._pinning_record(before)  # not connected yet: _real_connect makes the _ssl object
+        if on_connect and self._sslobj is not None:
             try:
                 if self.gettimeout() == 0.0:
                     raise ValueError(
