@@ -328,7 +328,7 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
         kwargs["do_handshake_on_connect"] = False
         self = super()._create(*args, **kwargs)  # type: ignore[misc]
         self.do_handshake_on_connect = on_connect
-        self._pinning_record(before)  # not connected yet: _real_connect makes the _ssl object
+        self._pinning_record(before)  # (no _ssl object before connect(): _real_connect records)
         if on_connect and self._sslobj is not None:
             try:
                 if self.gettimeout() == 0.0:
