@@ -16,6 +16,7 @@ policy is atomic: a handshake uses the old policy or the new one, never a mix.
 from __future__ import annotations
 
 import _ssl
+import contextlib
 import os
 import ssl
 import threading
@@ -204,7 +205,11 @@ class _PinnedConnection:
     # the check is CERT_NONE: a shared context switched to CERT_REQUIRED (by another thread, or
     # by urllib3, which sets it on every connection) or a socket given another context between
     # the making and the end of the handshake must not make an unverified chain count. Not
-    # recorded (a base class that makes the _ssl object elsewhere): pin-only, fail closed.
+    # recorded (a base class that makes the _ssl object elsewhere): pin-only, fail closed. What
+    # two reads cannot see: another thread setting CERT_NONE for the very moment of SSL_new and
+    # CERT_REQUIRED again before the read after it (CPython releases the GIL there); only
+    # OpenSSL's per-connection mode would tell, and CPython does not expose it (README: do not
+    # change a pinned context's verify mode while connections are being made).
     _pinning_mode: int = _CERT_NONE
 
     def _pinning_record(self, before: int | None) -> None:
@@ -307,7 +312,10 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
     """The ``sslsocket_class`` of a pinned context: checks the pins when the handshake completes.
 
     :func:`pin_context` derives one subclass per context; it is not meant to be used directly.
-    On a refusal the socket is closed and :class:`~pinning.PinMismatch` raised.
+    On a refusal the socket is closed and :class:`~pinning.PinMismatch` raised. The handshake
+    that ``do_handshake_on_connect`` asks for runs in this class's ``_create`` and
+    ``_real_connect``, after the base class's: a context's own ``sslsocket_class`` that
+    overrides those sees ``do_handshake_on_connect=False`` and no handshake yet.
     """
 
     def do_handshake(self, block: bool = False) -> None:
@@ -336,8 +344,9 @@ class PinnedSSLSocket(_PinnedConnection, ssl.SSLSocket):
                         "do_handshake_on_connect should not be specified for non-blocking sockets"
                     )
                 self.do_handshake()
-            except (OSError, ValueError):
-                self.close()
+            except BaseException:  # as CPython 3.13 does (3.10-3.12: OSError and ValueError)
+                with contextlib.suppress(OSError):
+                    self.close()
                 raise
         return self
 
