@@ -677,7 +677,7 @@ def test_pin_context_refuses_without_the_verified_chain_api(
 def test_an_error_inside_the_check_refuses_the_connection(
     genuine: Server, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    from pinning import _context
+    from pinning import _connection
 
     def broken(*args: object) -> list[bytes]:
         raise RuntimeError("boom")
@@ -686,7 +686,7 @@ def test_an_error_inside_the_check_refuses_the_connection(
         monkeypatch.setattr(PinPolicy, "_passes", broken)
     else:
         monkeypatch.setattr(PinPolicy, "_passes", lambda *args: False)
-        monkeypatch.setattr(_context, "verified_chain", broken)
+        monkeypatch.setattr(_connection, "verified_chain", broken)
     error = refuse(make_client(genuine_policy()), genuine)
     assert isinstance(error.__cause__, RuntimeError)
     assert "boom" in str(error)
