@@ -32,6 +32,9 @@ from ._chain import (
     verified_chain,
 )
 from ._errors import PinMismatch
+from ._hostname import leaf_matches_name
+from ._hosts import canonical_host
+from ._pins import quote
 from ._policy import UNNAMED_PEER, PinPolicy
 from ._sessions import SessionMemory
 
@@ -45,6 +48,10 @@ _ANY_HOST = "*"
 # The context's verify mode as the int OpenSSL holds (SSLContext.verify_mode, the property, makes
 # an enum of it on every read, which costs more than the rest of a passing check's Python).
 _verify_mode: Callable[[ssl.SSLContext], int] = _ssl._SSLContext.__dict__["verify_mode"].__get__
+# Whether OpenSSL will verify the host name of connections made now (the C attribute, as above).
+_check_hostname: Callable[[ssl.SSLContext], bool] = _ssl._SSLContext.__dict__[
+    "check_hostname"
+].__get__
 _CERT_NONE = int(ssl.CERT_NONE)
 
 Connection = ssl.SSLSocket | ssl.SSLObject
@@ -101,7 +108,10 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
         or getattr(conn, "_pinning_mode", _CERT_NONE) == _CERT_NONE
     )
     address, port = _peer_address(conn)
-    if conn.server_side:
+    # The side and the name OpenSSL used, from the _ssl object: the Python socket's attributes of
+    # the same names are plain, writable ones (decision 10).
+    sslobj: Any = getattr(conn, "_sslobj")  # noqa: B009 (private, not in typeshed)
+    if sslobj.server_side:
         if pin_only:
             raise PinMismatch(
                 "Certificate pinning failure: this pinned server context does not request "
@@ -122,19 +132,31 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
             # Otherwise only possible under CERT_OPTIONAL: a client without a certificate is
             # the application's decision, as it is without pinning.
             return None
+        if policy.rule_for(None) is None:
+            # A context made for either side (PROTOCOL_TLS) and used by a server: pin_context
+            # could not know, so the handshake refuses what nothing would check.
+            raise PinMismatch(
+                "Certificate pinning failure: this pinned context is used by a server, which "
+                "checks client certificates against the policy's '*' rule, and this policy has "
+                "none; add a '*' rule, or do not pin this server context.",
+                hostname=address or UNNAMED_PEER,
+            )
         hostname = None  # A TLS client has no name: the policy's "*" rule covers it.
     else:
         # An IP address given as server_hostname is looked up as such; no name at all is
         # covered by the "*" rule only, and refused by strict policies and pin-only contexts.
-        hostname = conn.server_hostname or None
+        hostname = sslobj.server_hostname or None
     key = hostname or _ANY_HOST
     check = partial(policy.check, hostname, port=port, peer=address, pin_only=pin_only)
 
     served = ServedChain(conn)  # Read only if a failure is reported.
+    named = hostname is None or pin_only or getattr(conn, "_pinning_named", False)
     if conn.session_reused:
         # Decision 7: a resumed session carries no chain, only the peer certificate of the full
         # handshake that created it.
         leaf = peer_leaf(conn)
+        if not named:
+            _verify_name(hostname, leaf)
         if leaf is not None and not pin_only and state.sessions.passed(key, leaf):
             return None
         check([] if leaf is None else [leaf], served_chain=served)
@@ -144,10 +166,29 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
         check([] if leaf is None else [leaf], served_chain=served)
         return None  # Pin-only sessions are checked on their leaf again: nothing to remember.
     chain = verified_chain(conn)
+    if not named:
+        _verify_name(hostname, chain[0] if chain else None)
     check(chain, served_chain=served)
     if chain and policy.enforce:
         return (state.sessions, key, chain[0])
     return None
+
+
+def _verify_name(hostname: str | None, leaf: bytes | None) -> None:
+    """Verify the host name that OpenSSL did not (decision 11); raise PinMismatch if the leaf is
+    not valid for it."""
+    host = None if hostname is None else canonical_host(hostname)
+    if host is not None and leaf is not None and leaf_matches_name(leaf, host):
+        return
+    raise PinMismatch(
+        f"Certificate pinning failure for {quote(hostname or '')}! The context's host name check "
+        "(check_hostname) was off when this connection was made, so OpenSSL did not verify the "
+        "server's name, and its certificate is not valid for that name. A pinned connection "
+        "verifies the name itself rather than lose the check (urllib3 turns check_hostname off "
+        "on the context it is given when assert_hostname or assert_fingerprint is set: give "
+        "such a client a pinned context of its own).",
+        hostname=hostname or "",
+    )
 
 
 def _run_check(conn: Connection, state: State) -> _Entry | None:
@@ -201,13 +242,29 @@ class PinnedConnection:
     # change a pinned context's verify mode while connections are being made).
     _pinning_mode: int = _CERT_NONE
 
-    def _pinning_record(self, before: int | None) -> None:
-        """Record the verify mode the _ssl object was made with (``before``: the context's mode
-        read just before it was made, None when unknown)."""
+    # Whether OpenSSL verifies this connection's host name: CPython hands the name to OpenSSL's
+    # verification when the _ssl object is made, if the context's check_hostname is on then (read
+    # just before and just after, as the verify mode). When it is not, the check verifies the name
+    # itself (_hostname) or refuses: a pinned connection never silently loses it.
+    _pinning_named: bool = False
+    # Set once the two above were recorded; pin_context proves that wrap_socket records them.
+    _pinning_recorded: bool = False
+
+    def _pinning_record(self, before: tuple[int, bool] | None) -> None:
+        """Record the verify mode and host name check the _ssl object was made with
+        (``before``: the context's, read just before it was made; None when unknown)."""
         sslobj = self._sslobj
         if sslobj is not None:
-            after = _verify_mode(sslobj.context)
-            self._pinning_mode = _CERT_NONE if before == _CERT_NONE else after
+            context = sslobj.context
+            after = _verify_mode(context)
+            named = _check_hostname(context)
+            if before is None:
+                self._pinning_mode = _CERT_NONE
+                self._pinning_named = False
+            else:
+                self._pinning_mode = _CERT_NONE if before[0] == _CERT_NONE else after
+                self._pinning_named = named and before[1]
+            self._pinning_recorded = True
 
     def _pinning_refused(self) -> None:
         """Called once the check has refused the peer, before PinMismatch is raised."""
@@ -238,6 +295,7 @@ class PinnedConnection:
                     hostname
                     and _verify_mode(sslobj.context) != _CERT_NONE  # decision 2
                     and self._pinning_mode != _CERT_NONE
+                    and self._pinning_named
                 ):
                     certs = sslobj.get_verified_chain() if _OBJECTS else verified_chain(conn)
                     policy = state.policy
@@ -252,7 +310,7 @@ class PinnedConnection:
         except Exception as exc:  # Fail closed (decision 6), as an error every client handles.
             error = PinMismatch(
                 f"Certificate pinning failure: the pins could not be checked: {exc}",
-                hostname=conn.server_hostname or "",
+                hostname=getattr(self._sslobj, "server_hostname", None) or "",
             )
             error.__cause__ = exc
         else:
@@ -320,7 +378,7 @@ class PinnedSSLSocket(PinnedConnection, ssl.SSLSocket):
         # inside the base class before it (as CPython does it: refused on a non-blocking socket,
         # the socket closed on failure).
         context = kwargs.get("context")
-        before = None if context is None else _verify_mode(context)
+        before = None if context is None else (_verify_mode(context), _check_hostname(context))
         on_connect = kwargs.get("do_handshake_on_connect", True)
         kwargs["do_handshake_on_connect"] = False
         self = super()._create(*args, **kwargs)  # type: ignore[misc]
@@ -343,7 +401,7 @@ class PinnedSSLSocket(PinnedConnection, ssl.SSLSocket):
         # A socket wrapped before it was connected makes its _ssl object here; the handshake on
         # connect runs after the record, as in _create (CPython forgets the _ssl object when
         # it fails).
-        before = _verify_mode(self.context)
+        before = (_verify_mode(self.context), _check_hostname(self.context))
         on_connect: bool = self.do_handshake_on_connect  # type: ignore[has-type]
         self.do_handshake_on_connect = False
         try:
@@ -406,7 +464,7 @@ class PinnedSSLObject(PinnedConnection, ssl.SSLObject):
     def _create(cls, *args: Any, **kwargs: Any) -> Any:
         # wrap_bio (asyncio, anyio) makes the _ssl object here; the handshake comes later.
         context = kwargs.get("context")
-        before = None if context is None else _verify_mode(context)
+        before = None if context is None else (_verify_mode(context), _check_hostname(context))
         self = super()._create(*args, **kwargs)  # type: ignore[misc]
         self._pinning_record(before)
         return self
