@@ -11,7 +11,13 @@ from __future__ import annotations
 from ._api import spki, spki_sha256, spki_sha256_many
 from ._backend import backend as _chosen
 from ._context import create_default_context, pin_context, pinned_policy
-from ._errors import CertificateError, PinMismatch, PinningWarning, PolicyError
+from ._errors import (
+    CertificateError,
+    NotPinnableError,
+    PinMismatch,
+    PinningWarning,
+    PolicyError,
+)
 from ._pins import Pin
 from ._policy import PinFailure, PinPolicy, PinRule
 from ._report import HttpReporter, LoggingReporter
@@ -25,6 +31,7 @@ __all__ = [
     "CertificateError",
     "HttpReporter",
     "LoggingReporter",
+    "NotPinnableError",
     "Pin",
     "PinFailure",
     "PinMismatch",

@@ -7,15 +7,19 @@ subclasses of the pinned connection classes (``_connection``), then proves that 
 
 from __future__ import annotations
 
+import _ssl
 import os
 import ssl
 import threading
 from typing import TypeVar, cast
 
+from . import _green
 from ._chain import require_verified_chain
 from ._connection import Holder, PinnedSSLObject, PinnedSSLSocket, State
+from ._errors import NotPinnableError
 from ._policy import PinPolicy
 from ._sessions import SessionMemory
+from ._wiring import connections_context, prove, type_name
 
 __all__ = ["create_default_context", "pin_context", "pinned_policy"]
 
@@ -28,7 +32,13 @@ def _derive(mixin: type[_T], base: type, holder: Holder) -> type[_T]:
     """Return a subclass of ``mixin`` and ``base`` (the context's current class) for ``holder``."""
     stdlib = mixin.__bases__[-1]  # ssl.SSLSocket or ssl.SSLObject, after PinnedConnection
     if not (isinstance(base, type) and issubclass(base, stdlib)):
-        raise TypeError(f"the context's class {base!r} is not a subclass of {stdlib.__name__}")
+        green = _green.derive(mixin, base, holder) if isinstance(base, type) else None
+        if green is None:
+            raise NotPinnableError(
+                f"the context's class {base!r} is not a subclass of {stdlib.__name__}, and "
+                "pinning has no adapter for it"
+            )
+        return cast("type[_T]", green)
     if issubclass(base, mixin):  # Pinned for another context: start again from what it wrapped.
         base = getattr(base, "_pinning_base", stdlib)
     bases = (mixin,) if base is stdlib else (mixin, base)
@@ -43,12 +53,14 @@ def _derive(mixin: type[_T], base: type, holder: Holder) -> type[_T]:
 
 
 def _holder_of(ctx: ssl.SSLContext) -> Holder | None:
+    """Return the holder of a context whose wiring was proved and is still in place, or None."""
     holder = getattr(ctx, _HOLDER_ATTRIBUTE, None)
     if not isinstance(holder, Holder):
         return None
-    if getattr(ctx.sslsocket_class, "_pinning", None) is not holder:
+    maker = connections_context(ctx)
+    if getattr(maker.sslsocket_class, "_pinning", None) is not holder:
         return None
-    if getattr(ctx.sslobject_class, "_pinning", None) is not holder:
+    if getattr(maker.sslobject_class, "_pinning", None) is not holder:
         return None
     return holder
 
@@ -79,15 +91,25 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
     Returns:
         ``ctx`` itself.
 
+    Before it returns, it proves that the context's ``wrap_socket`` and ``wrap_bio`` build the
+    pinned classes (one connection of each, without a handshake); a context that builds its
+    connections some other way is refused, never trusted. ``truststore.SSLContext`` is pinned
+    through the inner context that makes its connections, and gevent's context through its own
+    socket class.
+
     Raises:
         TypeError: ``ctx`` is not an :class:`ssl.SSLContext` or ``policy`` not a ``PinPolicy``.
+        NotPinnableError: ``ctx``'s ``wrap_socket`` or ``wrap_bio`` does not build the pinned
+            classes (a :class:`TypeError`); ``ctx`` is left as it was.
         ValueError: ``ctx`` is a ``PROTOCOL_TLS_SERVER`` context that does not request client
             certificates or asks for them after the handshake (``post_handshake_auth``), or
             ``policy`` has no ``*`` rule to check them against.
         RuntimeError: This Python's :mod:`ssl` cannot give the verified chain.
     """
-    if not isinstance(ctx, ssl.SSLContext):
-        raise TypeError(f"ctx must be an ssl.SSLContext, not {type(ctx).__name__}")
+    # _ssl._SSLContext, not ssl.SSLContext: truststore.inject_into_ssl() and green stacks replace
+    # ssl.SSLContext, and a context made before that is still one. The proof below decides.
+    if not isinstance(ctx, _ssl._SSLContext):
+        raise TypeError(f"ctx must be an ssl.SSLContext, not {type_name(ctx)}")
     if not isinstance(policy, PinPolicy):
         raise TypeError(f"policy must be a PinPolicy, not {type(policy).__name__}")
     require_verified_chain()
@@ -109,18 +131,24 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
                 "a pinned server context checks client certificates against the policy's '*' "
                 "rule, and this policy has none"
             )
+    maker = connections_context(ctx)
     with _INSTALL_LOCK:
         found = getattr(ctx, _HOLDER_ATTRIBUTE, None)
-        if isinstance(found, Holder):
-            holder = found
-            holder.state = state
-        else:
-            holder = Holder(state)
-            setattr(ctx, _HOLDER_ATTRIBUTE, holder)
-        if getattr(ctx.sslsocket_class, "_pinning", None) is not holder:
-            ctx.sslsocket_class = _derive(PinnedSSLSocket, ctx.sslsocket_class, holder)
-        if getattr(ctx.sslobject_class, "_pinning", None) is not holder:
-            ctx.sslobject_class = _derive(PinnedSSLObject, ctx.sslobject_class, holder)
+        holder = found if isinstance(found, Holder) else Holder(state)
+        classes = (maker.sslsocket_class, maker.sslobject_class)
+        try:
+            if getattr(maker.sslsocket_class, "_pinning", None) is not holder:
+                maker.sslsocket_class = _derive(PinnedSSLSocket, maker.sslsocket_class, holder)
+            if getattr(maker.sslobject_class, "_pinning", None) is not holder:
+                maker.sslobject_class = _derive(PinnedSSLObject, maker.sslobject_class, holder)
+            _green.adapt(maker, holder)
+            prove(ctx, holder)  # Decision 9: pinned only once the wiring is proved.
+        except BaseException:
+            if holder is not found:  # Leave a context that cannot be pinned as it was.
+                maker.sslsocket_class, maker.sslobject_class = classes
+            raise
+        holder.state = state  # A context pinned before swaps its policy atomically.
+        setattr(ctx, _HOLDER_ATTRIBUTE, holder)
     return ctx
 
 

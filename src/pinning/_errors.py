@@ -11,7 +11,13 @@ from ._status import Status, field_of
 if TYPE_CHECKING:
     from ._pins import Pin
 
-__all__ = ["CertificateError", "PinMismatch", "PinningWarning", "PolicyError"]
+__all__ = [
+    "CertificateError",
+    "NotPinnableError",
+    "PinMismatch",
+    "PinningWarning",
+    "PolicyError",
+]
 
 # OpenSSL's X509_V_ERR_APPLICATION_VERIFICATION: "application verification failure".
 X509_V_ERR_APPLICATION_VERIFICATION = 50
@@ -46,6 +52,17 @@ class CertificateError(ValueError):
 
 class PolicyError(ValueError):
     """A pin, host pattern or policy is malformed; the message names the bad value."""
+
+
+class NotPinnableError(TypeError):
+    """A context whose connections pinning cannot check, refused by :func:`pinning.pin_context`.
+
+    Raised when the context's ``wrap_socket`` or ``wrap_bio`` does not build the pinned connection
+    classes that were installed on it (a context class that delegates to another context, or a
+    green stack that ignores ``sslsocket_class``) and no adapter of this library makes it do so.
+    The message names the context's type. A :class:`TypeError`: the context is of a kind that
+    cannot be pinned.
+    """
 
 
 class PinningWarning(UserWarning):
