@@ -1,4 +1,13 @@
-"""Every HTTP client, pinned through its context, against genuine servers and attackers.
+"""The conformance matrix: every integration path, against genuine servers and attackers.
+
+A path is an HTTP client (or asyncio's streams) and a kind of pinned context: an ``ssl`` context,
+a ``truststore.SSLContext``, and the context ``pinning.create_default_context`` makes after
+``truststore.inject_into_ssl()``. On every path: the genuine server is accepted; a server with a
+certificate from a rogue CA the client trusts, the same rogue chain stuffed with the genuine CA's
+certificate, and a rogue self-signed server are refused, without the attacker receiving one byte;
+pin-only and report-only behave as documented. gevent and eventlet (which patch the process) have
+their rows in test_green, the requests adapter's guards in test_clients_requests, and the server
+side in test_context_server.
 
 The attackers answer eagerly, right after the handshake: a client whose pins were checked on its
 first write or first read (or one that swallows an error raised while writing, as httpx does)
@@ -21,6 +30,7 @@ import aiohttp
 import httpx
 import pytest
 import requests
+import truststore
 import urllib3
 from tlsutil import (
     GENUINE_BODY,
@@ -42,6 +52,9 @@ from tlsutil import (
 )
 from tlsutil import client_context as make_client
 
+import pinning
+from pinning import PinFailure, PinPolicy
+from pinning._wiring import connections_context
 from pinning.requests import PinningAdapter
 
 HEADERS = {"X-Secret": SECRET, "Content-Type": "text/plain"}
@@ -164,26 +177,117 @@ def proxy_url(proxy: Server) -> str:
     return f"http://{LOOPBACK}:{proxy.port}"
 
 
+# --- The kinds of pinned context -----------------------------------------------------------------
+
+
+def _truststore_context(pinned: PinPolicy) -> ssl.SSLContext:
+    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cadata=pki().client_cadata)
+    return pinning.pin_context(ctx, pinned)
+
+
+@contextlib.contextmanager
+def _injected() -> Any:
+    truststore.inject_into_ssl()
+    try:
+        yield
+    finally:
+        truststore.extract_from_ssl()
+
+
+def _injected_context(pinned: PinPolicy) -> ssl.SSLContext:
+    with _injected():
+        ctx = pinning.create_default_context(pinned, cadata=pki().client_cadata)
+    assert type(ctx) is truststore.SSLContext
+    return ctx
+
+
+CONTEXTS: dict[str, Callable[[PinPolicy], ssl.SSLContext]] = {
+    "ssl": make_client,
+    "truststore": _truststore_context,
+    "truststore-injected": _injected_context,
+}
+
+
+def _fetch(kind: str, client: str, url: str, ctx: ssl.SSLContext) -> bytes:
+    if kind != "truststore-injected":
+        return CLIENTS[client](url, ctx, None)
+    with _injected():  # The clients' own contexts come from truststore too while it is injected.
+        return CLIENTS[client](url, ctx, None)
+
+
+def find_verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification error (PinMismatch or OpenSSL's) a client's error carries."""
+    stack: list[object] = [exc]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return item
+        stack.extend((item.__cause__, item.__context__, *item.args))
+        for attribute in ("reason", "certificate_error", "os_error", "exceptions"):
+            value = getattr(item, attribute, None)
+            stack.extend(value if isinstance(value, (list, tuple)) else [value])
+    return None
+
+
+@pytest.mark.parametrize("kind", CONTEXTS)
 @pytest.mark.parametrize("client", CLIENTS)
-def test_genuine_server_is_accepted(client: str) -> None:
-    ctx = make_client(genuine_policy())
-    attempts = record_io(ctx)
+def test_genuine_server_is_accepted(client: str, kind: str) -> None:
+    ctx = CONTEXTS[kind](genuine_policy())
+    assert pinning.pinned_policy(ctx) is not None
+    attempts = record_io(connections_context(ctx))
     with serving(pki().genuine, http_handler()) as server:
-        assert CLIENTS[client](server.url, ctx, None) == GENUINE_BODY
+        assert _fetch(kind, client, server.url, ctx) == GENUINE_BODY
     assert SECRET.encode() in server.all_received  # The request did go through,
     assert attempts  # through the pinned classes.
 
 
+ATTACKERS = {"rogue CA": "rogue", "chain stuffing": "stuffed"}
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS)
+@pytest.mark.parametrize("kind", CONTEXTS)
 @pytest.mark.parametrize("client", CLIENTS)
-def test_attacker_is_refused_in_the_handshake_before_any_write(client: str) -> None:
-    ctx = make_client(genuine_policy())
-    attempts = record_io(ctx)
-    with serving(pki().rogue, eager_handler()) as server, pytest.raises(Exception) as info:
-        CLIENTS[client](server.url, ctx, None)
+def test_attacker_is_refused_in_the_handshake_before_any_write(
+    client: str, kind: str, attacker: str
+) -> None:
+    ctx = CONTEXTS[kind](genuine_policy())
+    attempts = record_io(connections_context(ctx))
+    identity = getattr(pki(), ATTACKERS[attacker])
+    with serving(identity, eager_handler()) as server, pytest.raises(Exception) as info:
+        _fetch(kind, client, server.url, ctx)
     assert find_pin_mismatch(info.value) is not None, repr(info.value)
     assert attempts == []  # The client never even tried to write (or read) application data.
     assert server.accepted >= 1
     assert server.all_received == b""  # Not one byte of the request, not even its first line.
+
+
+@pytest.mark.parametrize("kind", CONTEXTS)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_rogue_self_signed_server_is_refused_before_any_write(client: str, kind: str) -> None:
+    ctx = CONTEXTS[kind](genuine_policy())
+    attempts = record_io(connections_context(ctx))
+    with serving(pki().self_signed, eager_handler()) as server, pytest.raises(Exception) as info:
+        _fetch(kind, client, server.url, ctx)
+    assert find_verification_error(info.value) is not None, repr(info.value)
+    assert attempts == []
+    assert server.all_received == b""
+
+
+@pytest.mark.parametrize("kind", CONTEXTS)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_report_only_reports_the_attacker_once_and_lets_it_through(client: str, kind: str) -> None:
+    seen: list[PinFailure] = []
+    ctx = CONTEXTS[kind](genuine_policy(enforce=False, reporter=seen.append))
+    with serving(pki().rogue, http_handler()) as server:
+        assert _fetch(kind, client, server.url, ctx) == GENUINE_BODY  # what the server answers
+    assert len(seen) == 1, seen
+    assert seen[0].hostname == "localhost" and not seen[0].enforced
+    assert SECRET.encode() in server.all_received
 
 
 @pytest.mark.parametrize("client", PROXY_CLIENTS)

@@ -15,10 +15,11 @@ verifies with the operating system afterwards where that is not OpenSSL), so the
 
 from __future__ import annotations
 
+import _ssl
 import socket
 import ssl
 import sys
-from typing import Any
+from typing import Any, cast
 
 from ._connection import Holder, PinnedConnection
 from ._errors import NotPinnableError
@@ -42,8 +43,10 @@ def connections_context(ctx: ssl.SSLContext) -> ssl.SSLContext:
     truststore = sys.modules.get("truststore")
     if truststore is not None and issubclass(type(ctx), truststore.SSLContext):
         inner = getattr(ctx, "_ctx", None)
-        if isinstance(inner, ssl.SSLContext):
-            return inner
+        # Not isinstance(inner, ssl.SSLContext): truststore.inject_into_ssl() makes ssl.SSLContext
+        # truststore's class, and the inner context is the original one.
+        if isinstance(inner, _ssl._SSLContext) and hasattr(inner, "sslsocket_class"):
+            return cast("ssl.SSLContext", inner)
     return ctx
 
 
