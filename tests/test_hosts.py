@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,12 @@ from hypothesis import strategies as st
 
 from pinning._errors import PolicyError
 from pinning._hosts import HostIndex, HostPattern, Kind, canonical_host
+
+
+def _wide(text: str) -> str:
+    """``text`` with its ASCII letters and digits in their full-width forms."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
 
 # -- canonical form ----------------------------------------------------------------------------
 
@@ -25,6 +32,14 @@ from pinning._hosts import HostIndex, HostPattern, Kind, canonical_host
         ("XN--BCHER-KVA.example", "xn--bcher-kva.example"),  # A-label input
         ("bücher.example.", "xn--bcher-kva.example"),
         ("bücher。example", "xn--bcher-kva.example"),  # ideographic full stop
+        # IDNA 2008 with the UTS 46 mapping, non-transitional, as requests, httpx and aiohttp:
+        ("straße.example", "xn--strae-oqa.example"),  # not strasse.example (IDNA 2003)
+        ("STRASSE.example", "strasse.example"),
+        ("ςa.example", "xn--a-xmb.example"),  # final sigma kept, not folded to a sigma
+        ("faß.de", "xn--fa-hia.de"),
+        (_wide("EXAMPLE.com"), "example.com"),  # full-width letters mapped
+        ("a\u00adb.example", "ab.example"),  # a soft hyphen is mapped to nothing
+        ("xn--bcher-kva.BÜCHER.example.", "xn--bcher-kva.xn--bcher-kva.example"),
         ("_dmarc.example.com", "_dmarc.example.com"),  # underscores occur in real names
         ("localhost", "localhost"),
         ("192.0.2.1", "192.0.2.1"),
@@ -32,6 +47,10 @@ from pinning._hosts import HostIndex, HostPattern, Kind, canonical_host
         ("2001:DB8::1", "2001:db8::1"),
         ("2001:db8:0:0:0:0:0:1", "2001:db8::1"),
         ("[2001:db8::1]", "2001:db8::1"),
+        ("::", "::"),
+        ("1::", "1::"),
+        ("::FFFF:192.0.2.1", str(ipaddress.IPv6Address("::ffff:192.0.2.1"))),
+        ("0:0:0:0:0:0:192.0.2.1", str(ipaddress.IPv6Address("::192.0.2.1"))),
         ("a" * 63 + ".com", "a" * 63 + ".com"),
         (".".join(["a" * 61] * 4), ".".join(["a" * 61] * 4)),  # 247 characters
     ],
@@ -64,10 +83,152 @@ def test_canonical_host(name: str, canonical: str) -> None:
         "a" * 64 + ".com",  # label over 63
         ".".join(["a" * 63] * 4),  # 255 characters
         "\u0000.example",
+        # The idna package refuses these (requests and httpx too).
+        "💩.example",
+        "a\u200db.example",  # a joiner out of context
+        "١٢٣.example",  # the bidi rule
+        "_dmarc.bücher.example",  # an underscore in a non-ASCII name
+        "bücher.exa mple",
+        "bücher.example:443",
+        # IPv6 texts that OpenSSL and ipaddress do not read alike, or not at all.
+        "fe80::1%eth0",  # ipaddress keeps a scope, OpenSSL reads no address
+        "[fe80::1%eth0]",
+        "::ffff:127.000.0.1",  # OpenSSL reads ::ffff:127.0.0.1, ipaddress refuses
+        "::ffff: 127.0.0.1",
+        "::ffff:+127.0.0.1",
+        "::1 ",
+        " ::1",
+        "::1.",
+        "1::2::3",
+        ":1",
+        "1:",
+        ":::",
+        "[]",
+        "[::1",
     ],
 )
 def test_names_without_canonical_form(name: str) -> None:
     assert canonical_host(name) is None
+
+
+# -- IPv4 texts: as OpenSSL reads server_hostname -----------------------------------------------
+#
+# OpenSSL verifies a server_hostname without ':' as an IPv4 address when sscanf(text,
+# "%d.%d.%d.%d") reads four numbers 0 to 255 from it: leading white space, a sign and leading
+# zeros are all allowed, and the numbers are decimal. Such a text must be looked up as that
+# address (or refused), never as a DNS name that no IP rule covers.
+
+OPENSSL_IPV4_TEXTS = [
+    ("127.000.000.001", "127.0.0.1"),
+    ("0127.0.0.1", "127.0.0.1"),  # decimal, as OpenSSL reads it; never octal
+    ("127.0.0.01", "127.0.0.1"),
+    ("127.-0.0.1", "127.0.0.1"),
+    ("+127.0.0.1", "127.0.0.1"),
+    (" 127.0.0.1", "127.0.0.1"),
+    ("127. 0.-0.+001", "127.0.0.1"),
+    ("\t\n\v\f\r127.0.0.1", "127.0.0.1"),  # the whole of C's white space
+    ("127.0.0.-0", "127.0.0.0"),
+    ("127.0.0." + "0" * 5000 + "1", "127.0.0.1"),  # more digits than int() may read
+    ("127.000.000.001.", "127.0.0.1"),  # one trailing dot removed first
+    (_wide("127.000.0.1"), "127.0.0.1"),  # full-width digits: UTS 46 maps them to ASCII
+    ("0.0.0.0", "0.0.0.0"),
+    ("255.255.255.255", "255.255.255.255"),
+]
+
+
+@pytest.mark.parametrize(("text", "address"), OPENSSL_IPV4_TEXTS)
+def test_ipv4_texts_openssl_reads_are_that_address(text: str, address: str) -> None:
+    assert canonical_host(text) == address
+
+
+AMBIGUOUS_IPV4_TEXTS = [
+    # Four numbers, then more: OpenSSL 1.1.1 reads them all as the address, OpenSSL 3.0 those
+    # where white space follows, newer releases none.
+    "127.0.0.1x",
+    "127.0.0.1 ",
+    "127.0.0.1\t",
+    "127.0.0.1 x",
+    "127.0.0.1..",
+    "127.0.0.1.5",
+    "127.0.0.1/8",
+    "127.0.0.1e0",
+    "127.0.0.0x1",
+    "1.2.3.4.example.com",
+    "10.0.0.1.nip.io",
+    # A number out of range: refused whatever the C library makes of an overflow (glibc reads
+    # 4294967297 as 1).
+    "127.0.0.256",
+    "256.0.0.1",
+    "127.0.0.-1",
+    "127.0.0.4294967297",
+    "127.0.0.-4294967295",
+    "127.0.0." + "9" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", AMBIGUOUS_IPV4_TEXTS)
+def test_texts_starting_with_an_ipv4_address_and_going_on_have_no_canonical_form(
+    text: str,
+) -> None:
+    assert canonical_host(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["127.0.1", "1.2.3", "0x7f.0.0.1", "127.0..1", "127.0.0.+", "a.1.2.3.4", "1-2-3-4.example"],
+)
+def test_texts_openssl_reads_as_dns_names_keep_the_dns_rules(text: str) -> None:
+    # Fewer than four numbers: OpenSSL verifies the text as a DNS name, and so is it looked up.
+    expected = None if ".." in text or "+" in text else text
+    assert canonical_host(text) == expected
+
+
+def test_an_ip_rule_covers_every_text_openssl_reads_as_that_address() -> None:
+    index: HostIndex[str] = HostIndex()
+    index.add(HostPattern.parse("127.0.0.1"), "loopback")
+    for text, address in OPENSSL_IPV4_TEXTS:
+        canonical = canonical_host(text)
+        assert canonical is not None
+        found = index.lookup(canonical)
+        assert (found is not None and found[1] == "loopback") is (address == "127.0.0.1"), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "127.000.000.001",
+        "0127.0.0.1",
+        "127.0.0.01",
+        "127.-0.0.1",
+        "+127.0.0.1",
+        "127. 0.0.1",
+        _wide("127.000.0.1"),  # full-width digits are mapped, the zeros stay ambiguous
+    ],
+)
+def test_patterns_spell_ipv4_addresses_canonically(text: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        HostPattern.parse(text)
+    message = str(info.value)
+    assert repr(text)[:40] in message
+    assert "write the IPv4 address as 127.0.0.1" in message
+
+
+def test_an_ipv4_pattern_may_end_in_a_dot_or_be_full_width() -> None:
+    assert HostPattern.parse("192.0.2.1.").text == "192.0.2.1"
+    assert HostPattern.parse(_wide("127.0.0.1")).text == "127.0.0.1"
+
+
+def test_canonical_host_never_raises_on_huge_or_odd_texts() -> None:
+    for text in ("1." * 100_000, "9" * 100_000, ":" * 10_000, "ß" * 10_000, "\ud800.example"):
+        assert canonical_host(text) is None
+
+
+@given(st.text(max_size=60))
+def test_canonical_host_answers_every_text(text: str) -> None:
+    canonical = canonical_host(text)
+    if canonical is not None:
+        assert canonical.isascii()
+        assert canonical_host(canonical) == canonical  # canonical forms are fixed points
 
 
 # -- pattern matching: OkHttp's published cases and ours ---------------------------------------
@@ -194,6 +355,14 @@ MALFORMED_PATTERNS = [
     "**.0.2.1",
     "*.2001:db8::1",
     "2001:db8::zz",
+    "fe80::1%eth0",
+    "::ffff:127.000.0.1",
+    "127.0.0.1x",  # four numbers then more: OpenSSL versions disagree
+    "10.0.0.1.nip.io",
+    "*.10.0.0.1.nip.io",
+    "127.0.0.256",
+    "💩.example",  # refused by the idna package
+    "**._dmarc.bücher.example",
 ]
 
 
