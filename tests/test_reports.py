@@ -233,6 +233,58 @@ def test_report_only_rollout_connects_and_reports(collector: ReportCollector) ->
     assert collector.received[0].json()["hostname"] == HOST
 
 
+@pytest.mark.parametrize("enforce", [True, False], ids=["enforced", "report-only"])
+def test_a_host_no_rule_covers_is_reported_through_http(
+    collector: ReportCollector, enforce: bool
+) -> None:
+    # A strict policy refuses (or, report-only, would refuse) a host without a rule: that is
+    # reported too, with no rule, so no known pins and no noted host name.
+    reporter = HttpReporter(collector.url)
+    policy = PinPolicy(
+        {"other.example": [pki().genuine_ca_pin, BACKUP_PIN]},
+        reporter=reporter,
+        enforce=enforce,
+        strict=True,
+    )
+    with reporter, serving(pki().genuine) as server:
+        if enforce:
+            with pytest.raises(PinMismatch, match="strict"):
+                connect(client_context(policy), server)
+        else:
+            connect(client_context(policy), server).close()
+        assert collector.wait_for(1)
+    (received,) = collector.received
+    report = received.json()
+    assert set(report) == RFC_FIELDS
+    assert (report["hostname"], report["port"]) == (HOST, server.port)
+    assert report["noted-hostname"] is None
+    assert report["known-pins"] == []
+    assert report["include-subdomains"] is False
+    assert report["validated-certificate-chain"][0] == pki().genuine.chain_pems[0].decode()
+    assert RFC3339_UTC.fullmatch(report["date-time"])
+
+
+def test_the_report_of_a_refusal_without_a_rule(chain: Chain) -> None:
+    seen: list[PinFailure] = []
+    policy = PinPolicy(
+        {"other.example": [Pin(bytes(32)), BACKUP_PIN]},
+        reporter=seen.append,
+        enforce=False,
+        strict=True,
+        expires=dt.datetime(2999, 1, 2, tzinfo=UTC),
+    )
+    policy.check("api.example.com", chain.certs, port=443)
+    (failure,) = seen
+    assert failure.pattern is None and failure.expected == frozenset()
+    assert failure.reason == "No pinning rule covers the host (strict policy)."
+    report = json.loads(json.dumps(failure.to_report()))
+    assert set(report) == RFC_FIELDS
+    assert report["noted-hostname"] is None
+    assert report["known-pins"] == []
+    assert report["effective-expiration-date"] == "2999-01-02T00:00:00Z"  # The policy's.
+    assert [pem_to_der(pem) for pem in report["validated-certificate-chain"]] == chain.certs
+
+
 # -- deduplication -----------------------------------------------------------------------------
 
 

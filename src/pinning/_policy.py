@@ -44,6 +44,12 @@ RulesLike = (
 
 _UTC = dt.timezone.utc
 
+# The PinFailure.reason of a verified chain that holds none of its rule's pins (its default).
+_MISMATCH = "The chain holds none of the rule's pins."
+
+# What check() was given about one connection: (port, chain, pin_only, served_chain).
+_Attempt = tuple[int | None, Sequence[bytes], bool, Sequence[bytes] | None]
+
 UNNAMED_PEER = "unnamed-peer.invalid"
 """How a peer without a host name and without a known address is named (RFC 2606 ``.invalid``)."""
 
@@ -73,21 +79,37 @@ class PinRule:
 
 @dataclass(frozen=True, slots=True)
 class PinFailure:
-    """What a reporter receives when a chain does not satisfy a host's pins.
+    """What a reporter receives for each connection the policy refuses, or would refuse if it
+    were enforced (report-only): exactly one per such connection.
+
+    Most are chains that hold none of the host's pins. The others are refused before any pin is
+    compared, and have no rule (``pattern`` None, ``expected`` empty): a host no rule covers
+    under ``strict`` or on a pin-only connection, a peer without a host name that only a ``*``
+    rule could cover, a name that is not a valid host name. A pin-only connection under an
+    expired policy or rule is refused too; its failure names the rule that covered the host, if
+    any. ``reason`` says which.
 
     Attributes:
-        hostname: The canonical host name.
+        hostname: The canonical host name. For a peer without one: its IP address, or
+            ``unnamed-peer.invalid`` when that is not known. For a name that is not a valid host
+            name: its ``repr``, cut to 80 characters.
         port: The port, when the caller gave it.
         chain: The DER certificates checked, leaf first (only the leaf for a pin-only connection).
         chain_pins: The pins of the certificates of ``chain`` that could be read, in order.
-        expected: The pins of the rule.
-        pattern: The rule's host pattern.
-        enforced: Whether the connection is refused (False: report-only).
+        expected: The pins of the rule; empty when there is no rule.
+        pattern: The rule's host pattern; None when no rule covers the host.
+        enforced: Whether the connection is refused (False: report-only, the connection goes on).
         time: When the check failed (aware, UTC).
-        expires: When the rule expires (its own expiry, else the policy's), if it does.
-        include_subdomains: Whether the pattern starts with ``*``.
+        expires: When the rule expires (its own expiry, else the policy's), if it does; with no
+            rule, when the policy does.
+        include_subdomains: Whether the pattern starts with ``*`` (False when there is no rule).
         served_chain: The DER certificates the peer sent, leaf first, when the caller gave
             them; None otherwise. Reports only: pins are never checked on them.
+        reason: Why the connection fails, in one or two sentences, as in the
+            :class:`~pinning.PinMismatch` message: ``"The chain holds none of the rule's
+            pins."`` (the default) for a verified chain without them, else another text (an empty
+            or unreadable chain, a pin-only leaf, no rule, an invalid name, an expiry). Not part
+            of :meth:`to_report`, whose fields are the RFC's.
     """
 
     hostname: str
@@ -95,12 +117,13 @@ class PinFailure:
     chain: tuple[bytes, ...]
     chain_pins: tuple[Pin, ...]
     expected: frozenset[Pin]
-    pattern: str
+    pattern: str | None
     enforced: bool
     time: dt.datetime
     expires: dt.datetime | None
     include_subdomains: bool
     served_chain: tuple[bytes, ...] | None = None
+    reason: str = _MISMATCH
 
     def to_report(self) -> dict[str, Any]:
         """Return the failure as an RFC 7469 section 3 report, ready for :func:`json.dumps`.
@@ -108,10 +131,11 @@ class PinFailure:
         The fields are those of the RFC: ``date-time`` and ``effective-expiration-date`` in
         RFC 3339 UTC (``effective-expiration-date`` is null when the rule never expires),
         ``hostname``, ``port`` (null when unknown), ``include-subdomains``, ``noted-hostname``
-        (the host the rule's pattern is anchored on; ``"*"`` for the rule covering any host),
-        ``served-certificate-chain`` (the chain the peer sent when known, else the one checked)
-        and ``validated-certificate-chain`` as PEM certificates, leaf first, and ``known-pins``
-        as ``pin-sha256="<base64>"`` directives, sorted.
+        (the host the rule's pattern is anchored on; ``"*"`` for the rule covering any host;
+        null when no rule covers the host), ``served-certificate-chain`` (the chain the peer
+        sent when known, else the one checked) and ``validated-certificate-chain`` as PEM
+        certificates, leaf first, and ``known-pins`` as ``pin-sha256="<base64>"`` directives,
+        sorted (empty when no rule covers the host).
 
         Returns:
             A dict of JSON-ready values (str, int, bool, None and lists of str).
@@ -123,7 +147,7 @@ class PinFailure:
             "port": self.port,
             "effective-expiration-date": None if self.expires is None else _rfc3339(self.expires),
             "include-subdomains": self.include_subdomains,
-            "noted-hostname": self.pattern.lstrip("*.") or "*",
+            "noted-hostname": None if self.pattern is None else self.pattern.lstrip("*.") or "*",
             "served-certificate-chain": [ssl.DER_cert_to_PEM_cert(cert) for cert in served],
             "validated-certificate-chain": [ssl.DER_cert_to_PEM_cert(cert) for cert in self.chain],
             "known-pins": sorted(pin.hpkp() for pin in self.expected),
@@ -150,8 +174,9 @@ class PinPolicy:
             :class:`datetime.datetime`. From then on pins are no longer enforced, except those of
             rules whose own expiry is later.
         enforce: False makes the policy report-only: failures are reported, never refused.
-        reporter: Called with a :class:`PinFailure` on each failure; its exceptions are logged.
-            Defaults to a :class:`~pinning._report.LoggingReporter`.
+        reporter: Called with one :class:`PinFailure` for each connection the policy refuses, or
+            would refuse if enforced; its exceptions are logged. Defaults to a
+            :class:`~pinning._report.LoggingReporter`.
         strict: Refuse hosts that no rule covers.
 
     Raises:
@@ -460,7 +485,9 @@ class PinPolicy:
 
         Once the policy (or the rule covering the host) has expired, nothing is refused, under
         ``strict`` too, except ``pin_only`` connections. A report-only policy refuses nothing but
-        ``pin_only`` connections; it reports mismatches and logs the rest.
+        ``pin_only`` connections. Each connection that is refused, or that would be if the policy
+        were enforced, is reported once to the reporter, as a :class:`PinFailure`; whatever the
+        reporter raises is logged and goes no further.
 
         Args:
             hostname: The host connected to; None for a peer without a name (a TLS client at a
@@ -494,8 +521,9 @@ class PinPolicy:
         if self._expires is not None:
             now = dt.datetime.now(_UTC)
             if now >= self._expires and self._outlived_by(hostname, now) is None:
-                self._expired_path(hostname or peer or UNNAMED_PEER, pin_only)
+                self._expired_path(hostname, peer, port, chain, pin_only, served_chain, now)
                 return
+        attempt = (port, chain, pin_only, served_chain)
         if hostname is None:
             host = peer or UNNAMED_PEER
             rule = self._unnamed_rule
@@ -507,11 +535,11 @@ class PinPolicy:
                     else "only a '*' rule could cover it, and this strict policy has none."
                 )
                 self._refuse(
-                    f"Certificate pinning failure for {host}! The peer has no host name (no "
-                    f"server_hostname was given, or it is a TLS client): {reason} Pass "
-                    "server_hostname (an IP address text is looked up as such).",
                     host,
-                    pin_only,
+                    "The peer has no host name (no server_hostname was given, or it is a TLS "
+                    f"client): {reason} Pass server_hostname (an IP address text is looked up "
+                    "as such).",
+                    attempt,
                 )
                 return
             if rule is None:
@@ -525,36 +553,30 @@ class PinPolicy:
                 rule_found = None if entry is None else entry[1]
             if canonical is None:
                 self._refuse(
-                    f"Certificate pinning failure for {quote(hostname)}! Not a valid host name, "
-                    "so its pins cannot be looked up.",
-                    str(hostname),
-                    pin_only,
+                    quote(hostname),
+                    "Not a valid host name, so its pins cannot be looked up.",
+                    attempt,
+                    raised_name=str(hostname),
                 )
                 return
             host = canonical
             if rule_found is None:
                 if pin_only:
                     self._refuse(
-                        f"Certificate pinning failure for {host}! No pinning rule covers the "
-                        "host, and a connection without certificate verification (pin-only) "
-                        "needs one.",
                         host,
-                        pin_only,
+                        "No pinning rule covers the host, and a connection without certificate "
+                        "verification (pin-only) needs one.",
+                        attempt,
                     )
                 elif self._strict:
-                    self._refuse(
-                        f"Certificate pinning failure for {host}! No pinning rule covers the host "
-                        "(strict policy).",
-                        host,
-                        pin_only,
-                    )
+                    self._refuse(host, "No pinning rule covers the host (strict policy).", attempt)
                 return
             rule = rule_found
         if rule.expires is not None:
             if now is None:
                 now = dt.datetime.now(_UTC)
             if now >= rule.expires:
-                self._rule_expired(host, rule, pin_only)
+                self._rule_expired(host, rule, attempt)
                 return
         if pin_only:
             chain = chain[:1]
@@ -576,42 +598,106 @@ class PinPolicy:
             return None
         return rule
 
-    def _rule_expired(self, host: str, rule: PinRule, pin_only: bool) -> None:
-        """Let the connection through (log once per rule), or refuse it when pin-only."""
-        with self._lock:
-            first = rule.pattern not in self._expired_rules_logged
-            self._expired_rules_logged.add(rule.pattern)
+    def _rule_expired(self, host: str, rule: PinRule, attempt: _Attempt) -> None:
+        """Let the connection through (log the expiry once per rule), or, pin-only, refuse it
+        (and report it), as :meth:`_expired_path` does."""
         expires = rule.expires.isoformat() if rule.expires else "?"
-        if pin_only:
-            raise PinMismatch(
-                f"Certificate pinning failure for {host}! The pinning rule {rule.pattern!r} "
-                f"expired at {expires}, and nothing else vouches for a connection without "
-                "certificate verification (pin-only).",
-                hostname=host,
-            )
-        if first:
-            logger.warning(
-                "pinning rule %r expired at %s: its pins are no longer enforced",
-                rule.pattern,
-                expires,
-            )
-
-    def _expired_path(self, hostname: str, pin_only: bool) -> None:
-        """The whole policy has expired: log it once; refuse a pin-only connection."""
-        self._log_expired()
-        if pin_only:
-            raise PinMismatch(
-                f"Certificate pinning failure for {hostname}! The pinning policy expired at "
-                f"{self._expires.isoformat() if self._expires else '?'}, and nothing else "
+        if attempt[2]:  # pin_only
+            self._refuse(
+                host,
+                f"The pinning rule {rule.pattern!r} expired at {expires}, and nothing else "
                 "vouches for a connection without certificate verification (pin-only).",
-                hostname=str(hostname),
+                attempt,
+                rule=rule,
             )
+            return
+        with self._lock:
+            if rule.pattern in self._expired_rules_logged:
+                return
+            self._expired_rules_logged.add(rule.pattern)
+        logger.warning(
+            "pinning rule %r expired at %s: its pins are no longer enforced", rule.pattern, expires
+        )
 
-    def _refuse(self, message: str, hostname: str, pin_only: bool) -> None:
-        """Raise PinMismatch, or only log ``message`` for a report-only policy."""
-        if pin_only or self._enforce:
-            raise PinMismatch(message, hostname=hostname)
-        logger.warning("report-only pinning policy: %s", message)
+    def _expired_path(
+        self,
+        hostname: str | None,
+        peer: str | None,
+        port: int | None,
+        chain: Sequence[bytes],
+        pin_only: bool,
+        served_chain: Sequence[bytes] | None,
+        now: dt.datetime,
+    ) -> None:
+        """The whole policy has expired: let the connection through (log the expiry once), or,
+        pin-only, refuse it (and report it): the log then says that it was refused, not that
+        pins are no longer enforced."""
+        if not pin_only:
+            self._log_expired()
+            return
+        if hostname is None:
+            host = peer or UNNAMED_PEER
+        else:
+            canonical = canonical_host(hostname) if isinstance(hostname, str) else None
+            host = quote(hostname) if canonical is None else canonical
+        rule = self.rule_for(hostname)
+        expires = self._expires.isoformat() if self._expires else "?"
+        self._refuse(
+            host,
+            f"The pinning policy expired at {expires}, and nothing else vouches for a connection "
+            "without certificate verification (pin-only).",
+            (port, chain, pin_only, served_chain),
+            rule=rule,
+            raised_name=str(hostname or peer or UNNAMED_PEER),
+            now=now,
+        )
+
+    def _refuse(
+        self,
+        host: str,
+        reason: str,
+        attempt: _Attempt,
+        *,
+        rule: PinRule | None = None,
+        raised_name: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        """Report a connection refused before any pin was compared, then refuse it (raise
+        PinMismatch) unless the policy is report-only and the connection is not pin-only.
+
+        Args:
+            host: How the failure and the message name the peer.
+            reason: Why, in one or two sentences.
+            attempt: ``(port, chain, pin_only, served_chain)`` as :meth:`check` got them.
+            rule: The rule that covers the host and has expired, if any. Without one, the
+                failure's ``expires`` is the policy's.
+            raised_name: The ``hostname`` of the PinMismatch, if not ``host``.
+            now: The time of the check, if already read.
+        """
+        port, chain, pin_only, served_chain = attempt
+        enforced = self._enforce or pin_only
+        certs = _certificates(chain[:1] if pin_only else chain)
+        self._report(
+            PinFailure(
+                hostname=host,
+                port=port,
+                chain=certs,
+                chain_pins=tuple(pin for pin in _readable_pins(certs) if pin is not None),
+                expected=frozenset() if rule is None else rule.pins,
+                pattern=None if rule is None else rule.pattern,
+                enforced=enforced,
+                time=dt.datetime.now(_UTC) if now is None else now,
+                expires=self._expires if rule is None else rule.expires,
+                include_subdomains=rule is not None and rule.include_subdomains,
+                served_chain=None if served_chain is None else _certificates(served_chain),
+                reason=reason,
+            )
+        )
+        if enforced:
+            raise PinMismatch(
+                f"Certificate pinning failure for {host}! {reason}",
+                hostname=host if raised_name is None else raised_name,
+            )
 
     def _fail(
         self,
@@ -624,41 +710,58 @@ class PinPolicy:
         served_chain: Sequence[bytes] | None = None,
     ) -> None:
         """Report a chain that has none of ``rule``'s pins, then raise when enforced."""
-        certs = tuple(bytes(cert) for cert in chain)
+        certs = _certificates(chain)
         pins = _readable_pins(certs)
         chain_pins = tuple(pin for pin in pins if pin is not None)
         enforced = self._enforce or pin_only
-        failure = PinFailure(
-            hostname=host,
-            port=port,
-            chain=certs,
-            chain_pins=chain_pins,
-            expected=rule.pins,
-            pattern=rule.pattern,
-            enforced=enforced,
-            time=dt.datetime.now(_UTC),
-            expires=rule.expires,
-            include_subdomains=rule.include_subdomains,
-            served_chain=None
-            if served_chain is None
-            else tuple(bytes(cert) for cert in served_chain),
-        )
-        try:
-            self._reporter(failure)
-        except Exception:
-            logger.warning(
-                "pinning reporter %r raised; the failure for %s was not reported",
-                self._reporter,
-                host,
-                exc_info=True,
+        if error is not None:
+            reason = f"The chain cannot be read: {error}."
+        elif not certs:
+            reason = "The chain is empty: there is no certificate to check."
+        elif pin_only:
+            reason = (
+                "The leaf certificate's key is none of the rule's pins (pin-only connection: "
+                "only the leaf counts)."
             )
+        else:
+            reason = _MISMATCH
+        self._report(
+            PinFailure(
+                hostname=host,
+                port=port,
+                chain=certs,
+                chain_pins=chain_pins,
+                expected=rule.pins,
+                pattern=rule.pattern,
+                enforced=enforced,
+                time=dt.datetime.now(_UTC),
+                expires=rule.expires,
+                include_subdomains=rule.include_subdomains,
+                served_chain=None if served_chain is None else _certificates(served_chain),
+                reason=reason,
+            )
+        )
         if enforced:
             message = _failure_message(host, certs, pins, rule, error, pin_only)
             raise PinMismatch(
                 message, hostname=host, chain_pins=chain_pins, expected=rule.pins
             ) from error
 
+    def _report(self, failure: PinFailure) -> None:
+        """Hand ``failure`` to the reporter. Reporting never breaks a connection: whatever the
+        reporter raises is logged, with its traceback, and goes no further."""
+        try:
+            self._reporter(failure)
+        except Exception:
+            logger.warning(
+                "pinning reporter %r raised; the failure for %s was not reported",
+                self._reporter,
+                failure.hostname,
+                exc_info=True,
+            )
+
     def _log_expired(self) -> None:
+        """Log, once per policy, that it has expired (when a connection is let through for it)."""
         with self._lock:
             if self._expired_logged:
                 return
@@ -767,6 +870,20 @@ def _pin_set(patterns: object, pins: object) -> frozenset[Pin]:
     if not result:
         raise PolicyError(f"rule {quote(patterns)} has no pins: give two (one and a backup)")
     return frozenset(result)
+
+
+def _certificates(chain: Iterable[object]) -> tuple[bytes, ...]:
+    """Return ``chain``'s certificates as bytes, for a report.
+
+    Raises:
+        TypeError: An item is not bytes-like (``check`` takes DER certificates only).
+    """
+    certs = []
+    for cert in chain:
+        if not isinstance(cert, (bytes, bytearray, memoryview)):
+            raise TypeError(f"chain must hold DER certificates (bytes), not {type(cert).__name__}")
+        certs.append(bytes(cert))
+    return tuple(certs)
 
 
 def _readable_pins(certs: tuple[bytes, ...]) -> list[Pin | None]:

@@ -46,16 +46,27 @@ class LoggingReporter:
         self.logger = logger if logger is not None else _LOGGER
 
     def __call__(self, failure: PinFailure) -> None:
-        """Log ``failure`` as one warning naming the host, port, pattern and pins."""
+        """Log ``failure`` as one warning: the host and port, what happened to the connection
+        (``enforced: connection refused`` or ``report-only: connection allowed``), why, then the
+        rule and the pins."""
+        outcome = (
+            "enforced: connection refused"
+            if failure.enforced
+            else "report-only: connection allowed"
+        )
+        pins = f"chain pins [{_listed(str(pin) for pin in failure.chain_pins)}]"
+        if failure.pattern is None:
+            where = f"no rule; {pins}"
+        else:
+            expected = _listed(sorted(str(pin) for pin in failure.expected))
+            where = f"rule {failure.pattern!r}; {pins}; expected one of [{expected}]"
         self.logger.warning(
-            "certificate pinning failure (%s) for %s%s, rule %r: "
-            "chain pins [%s]; expected one of [%s]",
-            "enforced" if failure.enforced else "report-only",
+            "certificate pinning failure for %s%s (%s): %s %s",
             failure.hostname,
             "" if failure.port is None else f":{failure.port}",
-            failure.pattern,
-            _listed(str(pin) for pin in failure.chain_pins),
-            _listed(sorted(str(pin) for pin in failure.expected)),
+            outcome,
+            " ".join(failure.reason.split()),  # One line, always.
+            where,
         )
 
     def __repr__(self) -> str:
