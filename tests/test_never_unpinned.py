@@ -176,11 +176,13 @@ def test_a_protocol_tls_context_used_by_a_server_without_a_star_rule_refuses_cli
     pki().client_a.load_into(client)
     with Server(greeting_handler(), ctx) as server:
         raw = socket.create_connection(server.address, timeout=TIMEOUT)
-        with client.wrap_socket(raw, server_hostname=HOST) as tls:
-            with pytest.raises((ssl.SSLError, OSError)):
-                tls.sendall(b"ping")
-                if not tls.recv(5):
-                    raise ConnectionResetError("closed by the server")
+        with (
+            client.wrap_socket(raw, server_hostname=HOST) as tls,
+            pytest.raises((ssl.SSLError, OSError)),
+        ):
+            tls.sendall(b"ping")
+            if not tls.recv(5):
+                raise ConnectionResetError("closed by the server")
     assert any("'*' rule" in str(error) for error in server.handshake_errors)
     assert server.all_received == b""
 
