@@ -31,7 +31,7 @@ from ._chain import (
     peer_leaf,
     verified_chain,
 )
-from ._errors import PinMismatch
+from ._errors import NotPinnableError, PinMismatch
 from ._hostname import leaf_matches_name
 from ._hosts import canonical_host
 from ._pins import quote
@@ -53,6 +53,30 @@ _check_hostname: Callable[[ssl.SSLContext], bool] = _ssl._SSLContext.__dict__[
     "check_hostname"
 ].__get__
 _CERT_NONE = int(ssl.CERT_NONE)
+
+
+def _original_class(attribute: str) -> type:
+    """Return the standard library's own ``ssl.SSLSocket`` or ``ssl.SSLObject`` (``attribute``:
+    ``sslsocket_class`` or ``sslobject_class``), even when a green stack has replaced the ``ssl``
+    module's names (gevent's and eventlet's monkey-patching do, before or after this import).
+
+    Both keep the standard library's ``SSLContext`` as a base of theirs, and that class holds its
+    own two classes (as ``truststore.inject_into_ssl()`` keeps it too); nothing is imported.
+    """
+    for kind in ssl.SSLContext.__mro__:
+        if kind.__module__ == "ssl" and kind.__qualname__ == "SSLContext":
+            found = kind.__dict__.get(attribute)
+            if isinstance(found, type) and found.__module__ == "ssl":
+                return found
+    raise ImportError(f"pinning cannot find the standard library's ssl.SSLContext.{attribute}")
+
+
+if TYPE_CHECKING:
+    _SSLSocket = ssl.SSLSocket
+    _SSLObject = ssl.SSLObject
+else:
+    _SSLSocket = _original_class("sslsocket_class")
+    _SSLObject = _original_class("sslobject_class")
 
 Connection = ssl.SSLSocket | ssl.SSLObject
 _T = TypeVar("_T")
@@ -77,10 +101,12 @@ class Holder:
 
 def _peer_address(conn: Connection) -> tuple[str | None, int | None]:
     """Return the peer's IP text and port; (None, None) for an SSL object or a non-IP socket."""
-    if not isinstance(conn, ssl.SSLSocket):
+    # Not isinstance(conn, ssl.SSLSocket): a green stack's socket class may be no subclass of it.
+    getpeername = getattr(conn, "getpeername", None)  # SSLObject has none
+    if getpeername is None:
         return None, None
     try:
-        address = conn.getpeername()
+        address = getpeername()
     except OSError:
         return None, None
     if isinstance(address, tuple) and len(address) >= 2:
@@ -355,7 +381,21 @@ class PinnedConnection:
         return written
 
 
-class PinnedSSLSocket(PinnedConnection, ssl.SSLSocket):
+def _replaced_by_green_stack(exc: TypeError) -> None:
+    """Raise NotPinnableError if ``exc`` comes from a green stack's monkey-patching, which replaces
+    ``ssl.SSLSocket``: the standard library's ``_create`` names that class in its ``super()`` call,
+    so a context made before the patching can make no connection afterwards, pinned or not."""
+    replaced = ssl.SSLSocket
+    if replaced is not _SSLSocket and str(exc).startswith("super("):
+        raise NotPinnableError(
+            "this pinned context was made before ssl.SSLSocket was replaced by "
+            f"{replaced.__module__}.{replaced.__qualname__} (monkey-patching), and the standard "
+            "library cannot make its connections any more; make and pin contexts after patching "
+            "(pinning.create_default_context then builds that stack's own)"
+        ) from exc
+
+
+class PinnedSSLSocket(PinnedConnection, _SSLSocket):
     """The ``sslsocket_class`` of a pinned context: checks the pins when the handshake completes.
 
     :func:`pin_context` derives one subclass per context; it is not meant to be used directly.
@@ -381,7 +421,11 @@ class PinnedSSLSocket(PinnedConnection, ssl.SSLSocket):
         before = None if context is None else (_verify_mode(context), _check_hostname(context))
         on_connect = kwargs.get("do_handshake_on_connect", True)
         kwargs["do_handshake_on_connect"] = False
-        self = super()._create(*args, **kwargs)  # type: ignore[misc]
+        try:
+            self = super()._create(*args, **kwargs)  # type: ignore[misc]
+        except TypeError as exc:
+            _replaced_by_green_stack(exc)
+            raise
         self.do_handshake_on_connect = on_connect
         self._pinning_record(before)  # (no _ssl object before connect(): _real_connect records)
         if on_connect and self._sslobj is not None:
@@ -445,7 +489,7 @@ class PinnedSSLSocket(PinnedConnection, ssl.SSLSocket):
         return super().recv_into(buffer, nbytes, flags)
 
 
-class PinnedSSLObject(PinnedConnection, ssl.SSLObject):
+class PinnedSSLObject(PinnedConnection, _SSLObject):
     """The ``sslobject_class`` of a pinned context (``wrap_bio``, asyncio, anyio).
 
     ``do_handshake()`` raises :class:`ssl.SSLWantReadError` until the handshake completes; the
@@ -468,5 +512,3 @@ class PinnedSSLObject(PinnedConnection, ssl.SSLObject):
         self = super()._create(*args, **kwargs)  # type: ignore[misc]
         self._pinning_record(before)
         return self
-
-
