@@ -316,9 +316,23 @@ def test_honest_proxy_to_the_genuine_server_is_accepted(client: str) -> None:
     assert SECRET.encode() in origin.all_received
 
 
+def _truststore_pin_only(pinned: PinPolicy) -> ssl.SSLContext:
+    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return pinning.pin_context(ctx, pinned)
+
+
+PIN_ONLY_CONTEXTS: dict[str, Callable[[PinPolicy], ssl.SSLContext]] = {
+    "ssl": pin_only_context,
+    "truststore": _truststore_pin_only,
+}
+
+
+@pytest.mark.parametrize("kind", PIN_ONLY_CONTEXTS)
 @pytest.mark.parametrize("client", PIN_ONLY_CLIENTS)
-def test_pin_only_through_the_client(client: str) -> None:
-    pinned = pin_only_context(policy({"localhost": [pki().self_signed.pin]}))
+def test_pin_only_through_the_client(client: str, kind: str) -> None:
+    pinned = PIN_ONLY_CONTEXTS[kind](policy({"localhost": [pki().self_signed.pin]}))
     with serving(pki().self_signed, http_handler()) as server:
         assert CLIENTS[client](server.url, pinned, None) == GENUINE_BODY
     with (
