@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import warnings
 from typing import Any
 
@@ -195,3 +196,26 @@ def test_a_protocol_tls_context_used_by_a_server_with_a_star_rule_checks_it() ->
         raw = socket.create_connection(server.address, timeout=TIMEOUT)
         with client.wrap_socket(raw, server_hostname=HOST) as tls:
             assert tls.recv(5) == b"hello"
+
+
+# --- A refused socket is shut down, even while a file object of makefile() holds it -------------
+
+
+def test_a_refused_socket_with_a_file_object_is_shut_down_at_once() -> None:
+    ended = threading.Event()
+
+    def until_eof(sock: socket.socket, server: Server) -> None:
+        data = sock.recv(100)  # b"" (or an SSL error) once the client shuts the connection down
+        server.record(data)
+        ended.set()
+
+    ctx = make_client(genuine_policy())
+    with serving(pki().rogue, until_eof) as server:
+        raw = socket.create_connection(server.address, timeout=TIMEOUT)
+        tls = ctx.wrap_socket(raw, server_hostname=HOST, do_handshake_on_connect=False)
+        reader = tls.makefile("rb")  # keeps the socket open past close()
+        with pytest.raises(PinMismatch):
+            tls.do_handshake()
+        assert ended.wait(TIMEOUT / 2), "the rogue server still has an open connection"
+        reader.close()
+    assert server.all_received == b""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import _ssl
 import contextlib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,14 @@ from ._sessions import SessionMemory
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
-__all__ = ["Holder", "PinnedConnection", "PinnedSSLObject", "PinnedSSLSocket", "State"]
+__all__ = [
+    "Holder",
+    "PinnedConnection",
+    "PinnedSSLObject",
+    "PinnedSSLSocket",
+    "State",
+    "close_refused",
+]
 
 # The session-memory key of every peer checked against the "*" rule alone.
 _ANY_HOST = "*"
@@ -203,8 +211,9 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
 def _verify_name(hostname: str | None, leaf: bytes | None) -> None:
     """Verify the host name that OpenSSL did not (decision 11); raise PinMismatch if the leaf is
     not valid for it."""
-    host = None if hostname is None else canonical_host(hostname)
-    if host is not None and leaf is not None and leaf_matches_name(leaf, host):
+    # A name without a canonical form is refused by the policy anyway; refuse it here first.
+    known = hostname is not None and canonical_host(hostname) is not None
+    if known and leaf is not None and leaf_matches_name(leaf, hostname or ""):
         return
     raise PinMismatch(
         f"Certificate pinning failure for {quote(hostname or '')}! The context's host name check "
@@ -381,6 +390,14 @@ class PinnedConnection:
         return written
 
 
+def close_refused(sock: Any) -> None:
+    """Close a refused socket, shutting the connection down first: ``close()`` alone waits for
+    every file object of ``makefile()`` to be closed too, and the peer would wait with it."""
+    with contextlib.suppress(OSError, ValueError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
 def _replaced_by_green_stack(exc: TypeError) -> None:
     """Raise NotPinnableError if ``exc`` comes from a green stack's monkey-patching, which replaces
     ``ssl.SSLSocket``: the standard library's ``_create`` names that class in its ``super()`` call,
@@ -462,7 +479,7 @@ class PinnedSSLSocket(PinnedConnection, _SSLSocket):
         return result
 
     def _pinning_refused(self) -> None:
-        self.close()
+        close_refused(self)
 
     def send(self, data: ReadableBuffer, flags: int = 0) -> int:
         """Send data; the pins are checked first if they were not yet."""

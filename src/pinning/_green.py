@@ -30,6 +30,7 @@ from ._connection import (
     PinnedSSLSocket,
     _check_hostname,
     _verify_mode,
+    close_refused,
 )
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class _GreenSocket(PinnedConnection):
             self._pinning_check()
 
     def _pinning_refused(self) -> None:
-        self.close()  # type: ignore[attr-defined]
+        close_refused(self)
 
     def _pinning_handshake_now(self) -> None:
         """Run the handshake that ``do_handshake_on_connect`` asked for, once the verify mode is

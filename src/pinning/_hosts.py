@@ -37,6 +37,7 @@ import enum
 import functools
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -45,7 +46,7 @@ import idna
 from ._errors import PolicyError
 from ._pins import quote
 
-__all__ = ["HostIndex", "HostPattern", "Kind", "canonical_host"]
+__all__ = ["HostIndex", "HostPattern", "Kind", "canonical_host", "openssl_address"]
 
 MAX_NAME_LEN = 253
 MAX_LABEL_LEN = 63
@@ -201,6 +202,32 @@ def _openssl_ipv6(text: str) -> bytes | None:
     return bytes(data)
 
 
+def openssl_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return the IP address OpenSSL 3 verifies a ``server_hostname`` of ``text`` as, or None when
+    it verifies ``text`` as a DNS name (``a2i_IPADDRESS``: four ``%d`` numbers, each 0 to 255,
+    then nothing or white space; an IPv6 text as :func:`_openssl_ipv6` reads it)."""
+    if ":" in text:
+        packed = _openssl_ipv6(text)
+        return None if packed is None else ipaddress.IPv6Address(packed)
+    scanned = _scan_ipv4(text)
+    if scanned is None:
+        return None
+    numbers, rest = scanned
+    if (rest and rest[0] not in _C_SPACE) or not all(0 <= number <= 255 for number in numbers):
+        return None
+    return ipaddress.IPv4Address(".".join(map(str, numbers)))
+
+
+def _resolver_ipv4(text: str) -> str | None:
+    """Return the IPv4 address the system's resolver reads from ``text`` (``inet_aton``, which
+    ``getaddrinfo`` uses: ``127.1``, ``2130706433``, ``0x7f.0.0.1``, ``0177.0.0.1`` in octal), or
+    None when it reads none."""
+    try:
+        return socket.inet_ntoa(socket.inet_aton(text))
+    except (OSError, ValueError):
+        return None
+
+
 def _ipv6_text(text: str) -> str:
     """Return the canonical text of the IPv6 address ``text``.
 
@@ -216,6 +243,28 @@ def _ipv6_text(text: str) -> str:
     if packed is None or address is None or address.scope_id or address.packed != packed:
         raise ValueError("not an IPv6 address that OpenSSL and ipaddress read alike")
     return str(address)
+
+
+def _same_in_idna_2003(text: str, a_label: str) -> None:
+    """Refuse a pattern that IDNA 2003 writes otherwise than UTS 46 (``ß``, ``ς``, joiners).
+
+    Python's ``ssl``, http.client and asyncio (and the resolver behind them) encode a Unicode name
+    with IDNA 2003: ``straße.example`` is ``strasse.example`` there, and ``xn--strae-oqa.example``
+    for requests, httpx and aiohttp. The two are different names, and a pattern must say which.
+
+    Raises:
+        ValueError: The two encodings differ; the message gives both.
+    """
+    try:
+        legacy = text.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return  # Python's codec cannot write it: the standard library cannot connect to it.
+    if legacy.rstrip(".") != a_label.lower().rstrip("."):
+        raise ValueError(
+            f"IDNA 2003 (Python's ssl, http.client, asyncio) writes it {legacy} and UTS 46 "
+            f"(requests, httpx, aiohttp) {a_label.lower()}: two different names; write the "
+            "A-label you mean (or both)"
+        )
 
 
 def _canonicalize(name: str, *, pattern: bool = False) -> str:
@@ -234,12 +283,15 @@ def _canonicalize(name: str, *, pattern: bool = False) -> str:
     if not name:
         raise ValueError("empty name")
     if not name.isascii():
+        text = name
         try:
-            name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
+            name = idna.encode(text, uts46=True, transitional=False).decode("ascii")
         except UnicodeError:  # idna.IDNAError is one
             raise ValueError(
                 "not a valid internationalized domain name (IDNA 2008, UTS 46)"
             ) from None
+        if pattern:
+            _same_in_idna_2003(text, name)
     if name.startswith("[") and name.endswith("]"):
         return _ipv6_text(name[1:-1])
     if ":" in name:
@@ -250,6 +302,15 @@ def _canonicalize(name: str, *, pattern: bool = False) -> str:
     if not name:
         raise ValueError("empty name")
     address = _ipv4_text(name)
+    # The address the connection really goes to: a text OpenSSL verifies as one thing (a DNS
+    # name, or another address) and the resolver connects to as an IPv4 address would escape
+    # that address's rule.
+    resolved = _resolver_ipv4(name)
+    if resolved is not None and resolved != address:
+        raise ValueError(
+            f"the system's resolver reads it as the IPv4 address {resolved}, and OpenSSL "
+            + ("as a DNS name" if address is None else f"as {address}")
+        )
     if address is not None:
         if pattern and name != address:
             raise ValueError(
