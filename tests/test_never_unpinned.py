@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import sys
 import threading
 import warnings
 from typing import Any
@@ -219,3 +220,18 @@ def test_a_refused_socket_with_a_file_object_is_shut_down_at_once() -> None:
         assert ended.wait(TIMEOUT / 2), "the rogue server still has an open connection"
         reader.close()
     assert server.all_received == b""
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_truststore_where_the_os_verifies_warns_that_only_the_leaf_counts(
+    monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    import truststore
+
+    monkeypatch.setattr(sys, "platform", platform)
+    with pytest.warns(pinning.PinningWarning, match=f"truststore on {platform}.*leaf"):
+        pinning.pin_context(truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT), genuine_policy())
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pinning.pin_context(truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT), genuine_policy())

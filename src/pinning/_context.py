@@ -10,13 +10,15 @@ from __future__ import annotations
 import _ssl
 import os
 import ssl
+import sys
 import threading
+import warnings
 from typing import TypeVar, cast
 
 from . import _green
 from ._chain import require_verified_chain
 from ._connection import Holder, PinnedSSLObject, PinnedSSLSocket, State
-from ._errors import NotPinnableError
+from ._errors import NotPinnableError, PinningWarning
 from ._policy import PinPolicy
 from ._sessions import SessionMemory
 from ._wiring import connections_context, prove, type_name
@@ -24,6 +26,8 @@ from ._wiring import connections_context, prove, type_name
 __all__ = ["create_default_context", "pin_context", "pinned_policy"]
 
 _HOLDER_ATTRIBUTE = "_pinning_holder"
+# Where truststore turns OpenSSL's verification off and asks the operating system instead.
+_OS_VERIFIED = frozenset({"darwin", "win32"})
 _INSTALL_LOCK = threading.Lock()
 _T = TypeVar("_T")
 
@@ -149,6 +153,15 @@ def pin_context(ctx: ssl.SSLContext, policy: PinPolicy) -> ssl.SSLContext:
             raise
         holder.state = state  # A context pinned before swaps its policy atomically.
         setattr(ctx, _HOLDER_ATTRIBUTE, holder)
+    if maker is not ctx and sys.platform in _OS_VERIFIED:
+        warnings.warn(
+            f"truststore on {sys.platform} verifies certificates through the operating system "
+            "after the handshake, with OpenSSL's verification off: pinning can check only the "
+            "leaf's key (as pin-only), so pins of CA or intermediate keys never match and hosts "
+            "without pins are refused; pin the leaf keys, or use an ssl.SSLContext",
+            PinningWarning,
+            stacklevel=2,
+        )
     return ctx
 
 
