@@ -5,7 +5,7 @@ Run it for real with ``python -m pytest benchmarks --benchmark-enable`` (the pro
 options disable timing by default); CI runs ``python -m pytest benchmarks -q --benchmark-disable``,
 which runs every benchmark body once to prove it works, without judging speed.
 
-The corpus, the generated chains, the reference and the floor come from :mod:`pinning._bench`, so
+The corpus, the generated chains, the reference and the floor come from :mod:`pinning.cli.bench`, so
 that this suite and ``pinning bench`` measure the same things. The floor (``floor/floor.c``, a
 plain C loop that walks and hashes the same certificates) is compiled and run in the same session,
 and the summary at the end gives each median as a multiple of the floor and of the reference.
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pinning import _bench
+from pinning.cli import bench as _bench
 
 FLOOR_SOURCE = Path(__file__).parent / "floor" / "floor.c"
 

@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 
-from pinning import _backend, _bench, _pure
+from pinning.cli import bench as _bench
+from pinning.core import backend as _backend
+from pinning.core import pure as _pure
 
 try:
-    from pinning import _cbackend
+    from pinning.core import cbackend as _cbackend
 except ImportError:  # a pure installation: the C cases are skipped, loudly
     _cbackend = None  # type: ignore[assignment]
-from pinning._pins import Pin
-from pinning._policy import PinPolicy
+from pinning.policy.pins import Pin
+from pinning.policy.policy import PinPolicy
 
 # CPU time of the measuring thread, not wall time: robust on a busy machine, the same clock as the
 # floor's, and for the handshake group exactly the client's CPU (the server is another thread).
@@ -38,7 +40,7 @@ def backend_module(name: str) -> Any:
     if name == "pure":
         return _pure
     if _cbackend is None:
-        pytest.skip("the C core (pinning._native) is not built")
+        pytest.skip("the C core (pinning.core._native) is not built")
     return _cbackend
 
 
@@ -157,9 +159,9 @@ def test_handshake(measure: Callable[..., Any], handshaker: _bench.Handshaker, s
 def _verified_chain() -> Callable[[ssl.SSLSocket], list[bytes]]:
     """The verified chain of a connection, as DER (what the reference has to fetch itself)."""
     try:
-        from pinning._chain import verified_chain
+        from pinning.tls.chain import verified_chain
     except ImportError:
-        pytest.skip("pinning._chain does not exist yet")
+        pytest.skip("pinning.tls.chain does not exist yet")
     return verified_chain
 
 

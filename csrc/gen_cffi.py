@@ -1,4 +1,4 @@
-"""Generate the cffi (API mode, out-of-line) C source of ``pinning._native``.
+"""Generate the cffi (API mode, out-of-line) C source of ``pinning.core._native``.
 
 CMake runs this at build time: ``python gen_cffi.py pinning.h OUTPUT.c``. The declarations that
 cffi sees are the part of ``pinning.h`` between the ``cffi:begin`` and ``cffi:end`` markers, so the
@@ -29,7 +29,7 @@ def main(header_path: str, output_path: str) -> None:
     header = Path(header_path).read_text(encoding="utf-8")
     ffi = cffi.FFI()
     ffi.cdef(cdef_text(header))
-    ffi.set_source("pinning._native", '#include "pinning.h"\n')
+    ffi.set_source("pinning.core._native", '#include "pinning.h"\n')
     ffi.emit_c_code(output_path)
 
 

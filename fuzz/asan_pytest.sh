@@ -46,9 +46,9 @@ fi
 
 # Find the extension without importing it: it cannot load before the ASan runtime is preloaded.
 platlib=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
-native=$(find "$platlib/pinning" -maxdepth 1 -name '_native*.so' | head -1)
+native=$(find "$platlib/pinning/core" -maxdepth 1 -name '_native*.so' | head -1)
 if [ -z "$native" ]; then
-    echo "fuzz/asan_pytest.sh: the sanitizer build installed no pinning._native" >&2
+    echo "fuzz/asan_pytest.sh: the sanitizer build installed no pinning.core._native" >&2
     exit 1
 fi
 libasan=$(ldd "$native" | sed -n 's/^[[:space:]]*libasan\.so[^ ]* => \([^ ]*\).*/\1/p' | head -1)
@@ -67,7 +67,7 @@ rm -rf "$canary"
 mkdir -p "$canary"
 (cd "$out" && env PINNING_BACKEND=c PYTHONMALLOC=malloc LD_PRELOAD="$libasan" \
     ASAN_OPTIONS="detect_leaks=0:log_path=$canary/asan" "$venv/bin/python" -c '
-from pinning._native import ffi, lib
+from pinning.core._native import ffi, lib
 cert = ffi.new("uint8_t[3]", [0x30, 0x7F, 0x30])
 bounds = ffi.new("size_t[2]")
 lib.pinning_spki(bounds, bounds + 1, cert, 0x81)
@@ -81,12 +81,12 @@ echo "canary: an out-of-bounds read in the core is reported (heap-buffer-overflo
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
     for pattern in "${test_patterns[@]}"; do
-        for file in "$root"/tests/"$pattern"*.py; do
+        for file in "$root"/tests/*/"$pattern"*.py; do
             [ -f "$file" ] && tests+=("$file")
         done
     done
     if [ ${#tests[@]} -eq 0 ]; then
-        echo "fuzz/asan_pytest.sh: no test files match ${test_patterns[*]} in tests/" >&2
+        echo "fuzz/asan_pytest.sh: no test files match ${test_patterns[*]} in tests/*/" >&2
         exit 1
     fi
 fi

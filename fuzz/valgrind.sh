@@ -4,7 +4,7 @@
 # Runs the C core under valgrind's memcheck with --leak-check=full: the replay driver
 # (fuzz/replay.c, built with gcc, no sanitizer) over the committed seed corpus (or the given files
 # and directories: a crash file, fuzz/out/corpus), once with each SHA-256 path of csrc/pinning.c
-# (the default and -DPINNING_SHA256_EVP), and the C unit tests (tests/c/test_core.c) when they
+# (the default and -DPINNING_SHA256_EVP), and the C unit tests (tests/core/c/test_core.c) when they
 # exist. Fails on any memcheck error or definitely/indirectly lost block.
 # Environment: FUZZ_OUT (default fuzz/out).
 set -euo pipefail
@@ -48,13 +48,13 @@ for variant in default evp; do
     memcheck "replay-$variant" "$binary" "${inputs[@]}"
 done
 
-if [ -f "$root/tests/c/test_core.c" ]; then
-    echo "== valgrind: tests/c/test_core.c =="
+if [ -f "$root/tests/core/c/test_core.c" ]; then
+    echo "== valgrind: tests/core/c/test_core.c =="
     cmake -S "$root" -B "$out/valgrind/cmake" -DPINNING_BUILD_TESTS=ON -DPINNING_BUILD_PYTHON=OFF \
         -DCMAKE_BUILD_TYPE=Debug >/dev/null
     cmake --build "$out/valgrind/cmake" --target test_core >/dev/null
     memcheck test_core "$out/valgrind/cmake/test_core"
 else
-    echo "== valgrind: no tests/c/test_core.c; skipped =="
+    echo "== valgrind: no tests/core/c/test_core.c; skipped =="
 fi
 echo "fuzz/valgrind.sh: no memcheck errors, no leaks"

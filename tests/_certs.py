@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
-from pinning._pins import Pin
+from pinning.policy.pins import Pin
 
 DER = serialization.Encoding.DER
 PEM = serialization.Encoding.PEM

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
-from pinning._backend import Backend, load
+from pinning.core.backend import Backend, load
 
 BACKENDS = ("c", "pure")
 KEY_TYPES = (
@@ -51,7 +51,7 @@ def backend_or_skip(name: str) -> Backend:
         return load(name)
     except ImportError as exc:
         reason = exc.__cause__ or exc
-        pytest.skip(f"the C core (pinning._native) is not built; only pure runs: {reason}")
+        pytest.skip(f"the C core (pinning.core._native) is not built; only pure runs: {reason}")
 
 
 def both_backends() -> tuple[Backend, Backend]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from tlsutil import HOST, TIMEOUT, Handler, Server, http_response, read_request
 
-from pinning._context import pin_context
-from pinning._policy import PinPolicy
+from pinning.policy.policy import PinPolicy
+from pinning.tls.context import pin_context
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nConnection: close\r\n\r\n"
 

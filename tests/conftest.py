@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from openssl_ctypes import _OpenSSL, load_openssl
 
-from pinning import _backend
+from pinning.core import backend as _backend
 
 BACKEND_NAMES = ("c", "pure")
 
@@ -27,6 +28,13 @@ def backend(request: pytest.FixtureRequest) -> _backend.Backend:
 
 @pytest.fixture(params=BACKEND_NAMES)
 def active_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Make each backend in turn the one the whole library uses (``pinning._backend.backend``)."""
+    """Make each backend in turn the one the whole library uses (``core.backend.backend``)."""
     monkeypatch.setattr(_backend, "backend", _backend.load(request.param))
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def openssl() -> _OpenSSL:
+    """OpenSSL's own IP address and host name functions, through ctypes (skips where the libcrypto
+    of ``ssl`` cannot be told)."""
+    return load_openssl()

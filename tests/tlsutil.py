@@ -38,9 +38,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pinning._errors import PinMismatch
-from pinning._pins import Pin
-from pinning._policy import PinPolicy
+from pinning.core.errors import PinMismatch
+from pinning.policy.pins import Pin
+from pinning.policy.policy import PinPolicy
 
 HOST = "localhost"
 LOOPBACK = "127.0.0.1"
@@ -183,7 +183,7 @@ def client_context(
     pinned: PinPolicy | None = None, *, maximum: ssl.TLSVersion | None = None
 ) -> ssl.SSLContext:
     """A client context trusting the genuine and rogue CAs, pinned with ``pinned`` if given."""
-    from pinning._context import pin_context
+    from pinning.tls.context import pin_context
 
     ctx = ssl.create_default_context(cadata=pki().client_cadata)
     if maximum is not None:
@@ -193,7 +193,7 @@ def client_context(
 
 def pin_only_context(pinned: PinPolicy) -> ssl.SSLContext:
     """A pin-only client context: no CA or host name verification, nothing but the pins."""
-    from pinning._context import pin_context
+    from pinning.tls.context import pin_context
 
     ctx = ssl.create_default_context()
     ctx.check_hostname = False

@@ -8,20 +8,21 @@ is pinned.
 
 from __future__ import annotations
 
-from ._api import spki, spki_sha256, spki_sha256_many
-from ._backend import backend as _chosen
-from ._context import create_default_context, pin_context, pinned_policy
-from ._errors import (
+from . import sources as _sources  # noqa: F401 (registers the policy loaders)
+from .core.api import spki, spki_sha256, spki_sha256_many
+from .core.backend import backend as _chosen
+from .core.errors import (
     CertificateError,
     NotPinnableError,
     PinMismatch,
     PinningWarning,
     PolicyError,
 )
-from ._pins import Pin
-from ._policy import PinFailure, PinPolicy, PinRule
-from ._report import HttpReporter, LoggingReporter
-from ._status import Status
+from .core.status import Status
+from .policy.pins import Pin
+from .policy.policy import PinFailure, PinPolicy, PinRule
+from .report.http import HttpReporter, LoggingReporter
+from .tls.context import create_default_context, pin_context, pinned_policy
 
 BACKEND: str = _chosen.NAME
 """The certificate backend in use: ``"c"`` (the C core) or ``"pure"`` (the Python mirror)."""

@@ -1,0 +1,733 @@
+"""The DER defect table: one case per defect, the exact status on both backends.
+
+Every defective input is the small certificate of ``_certs_core.small_certificate()`` with one
+defect edited in (``_der``), outer lengths fixed up, so that the defect is the only one. The walk
+(csrc/cert.c, src/pinning/_pure.py) reports the first field that fails; each case names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from _certs_core import BACKENDS, backend_or_skip, small_certificate
+from _der import (
+    BIT_STRING,
+    INTEGER,
+    NULL,
+    OCTET_STRING,
+    SEQUENCE,
+    SET,
+    SUBJECT_UID,
+    Cert,
+    bit_string,
+    children,
+    contents,
+    explicit,
+    indefinite,
+    integer,
+    length_octets,
+    long_form,
+    name_of_length,
+    reheader,
+    seq,
+    tlv,
+)
+
+from pinning.core.backend import Backend
+from pinning.core.errors import CertificateError
+from pinning.core.status import Status, field_of
+
+S = Status
+BASE = Cert.parse(small_certificate())
+GOOD = BASE.encode()
+SPKI_ALGORITHM, SPKI_KEY = children(BASE.spki)
+VERSION_INTEGER = contents(BASE.version)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return backend_or_skip(request.param)
+
+
+def cert(**fields: bytes) -> bytes:
+    """The base certificate with the named fields replaced (outer lengths recomputed)."""
+    return BASE.replace(**fields).encode()
+
+
+def tbs_of(*fields: bytes) -> bytes:
+    """The base certificate whose tbsCertificate holds exactly ``fields``."""
+    return BASE.encode(tbs=seq(*fields))
+
+
+TBS_ORDER = ("version", "serial", "signature", "issuer", "validity", "subject", "spki", "tail")
+
+
+def tbs_through(last: str, *more: bytes) -> bytes:
+    """The base certificate whose tbsCertificate ends after the field ``last``, then ``more``."""
+    names = TBS_ORDER[: TBS_ORDER.index(last) + 1]
+    return tbs_of(*(getattr(BASE, field) for field in names), *more)
+
+
+def certificate_of(*elements: bytes) -> bytes:
+    """A Certificate SEQUENCE holding exactly ``elements``."""
+    return seq(*elements)
+
+
+# The elements the walk reads, and how to replace each one in the base certificate.
+EDIT: dict[str, Callable[[Callable[[bytes], bytes]], bytes]] = {
+    "Certificate": lambda f: f(GOOD),
+    "tbsCertificate": lambda f: BASE.encode(tbs=f(BASE.tbs())),
+    "version": lambda f: cert(version=f(BASE.version)),
+    "version.INTEGER": lambda f: cert(version=explicit(0, f(VERSION_INTEGER))),
+    "serialNumber": lambda f: cert(serial=f(BASE.serial)),
+    "signature": lambda f: cert(signature=f(BASE.signature)),
+    "issuer": lambda f: cert(issuer=f(BASE.issuer)),
+    "validity": lambda f: cert(validity=f(BASE.validity)),
+    "subject": lambda f: cert(subject=f(BASE.subject)),
+    "subjectPublicKeyInfo": lambda f: cert(spki=f(BASE.spki)),
+    "spki.algorithm": lambda f: cert(spki=seq(f(SPKI_ALGORITHM), SPKI_KEY)),
+    "spki.subjectPublicKey": lambda f: cert(spki=seq(SPKI_ALGORITHM, f(SPKI_KEY))),
+    "extensions": lambda f: cert(tail=f(BASE.tail)),
+    "signatureAlgorithm": lambda f: BASE.replace(
+        signature_algorithm=f(BASE.signature_algorithm)
+    ).encode(),
+    "signatureValue": lambda f: BASE.replace(signature_value=f(BASE.signature_value)).encode(),
+}
+
+# The status that names each element when it is malformed.
+FIELD_STATUS = {
+    "Certificate": S.ERR_CERTIFICATE,
+    "tbsCertificate": S.ERR_TBS_CERTIFICATE,
+    "version": S.ERR_VERSION,
+    "version.INTEGER": S.ERR_VERSION,
+    "serialNumber": S.ERR_SERIAL_NUMBER,
+    "signature": S.ERR_SIGNATURE,
+    "issuer": S.ERR_ISSUER,
+    "validity": S.ERR_VALIDITY,
+    "subject": S.ERR_SUBJECT,
+    "subjectPublicKeyInfo": S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+    "spki.algorithm": S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+    "spki.subjectPublicKey": S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+    "extensions": S.ERR_EXTENSIONS,
+    "signatureAlgorithm": S.ERR_SIGNATURE_ALGORITHM,
+    "signatureValue": S.ERR_SIGNATURE_VALUE,
+}
+
+
+def non_minimal(element: bytes) -> bytes:
+    """The element with one length octet too many: 0x81 xx under 128, or a leading zero octet."""
+    return long_form(element, len(length_octets(len(contents(element)))))
+
+
+# Header defects, each applied to every element of the walk. A version whose identifier is not
+# [0] is read as an absent (v1) version, so the walk then fails at serialNumber instead.
+HEADER_DEFECTS: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
+    # X.690 8.1.3.6, 10.1: the indefinite length form 0x80 (BER only)
+    "indefinite-length": (indefinite, False),
+    # X.690 10.1: one length octet more than needed (0x81 under 128, or a leading 0x00)
+    "non-minimal-length": (non_minimal, False),
+    # X.690 8.1.3.5: five length octets (0x85), more than the walk allows
+    "five-length-octets": (lambda e: long_form(e, 5), False),
+    # X.690 8.1.5, X.680 8.6: universal tag 0 (end-of-contents), primitive
+    "tag-0x00": (lambda e: reheader(e, tag=0x00), True),
+    # X.690 8.1.5: universal tag 0, constructed
+    "tag-0x20": (lambda e: reheader(e, tag=0x20), True),
+    # X.690 8.1.2.4: high-tag-number form, universal primitive (0x1f 0x21: tag 33)
+    "high-tag-0x1f": (lambda e: reheader(e, tag=b"\x1f\x21"), True),
+    # X.690 8.1.2.4: high-tag-number form, context-specific constructed (0xbf 0x21: [33])
+    "high-tag-0xbf": (lambda e: reheader(e, tag=b"\xbf\x21"), True),
+}
+
+
+def header_defect_cases() -> list[object]:
+    cases = []
+    for defect, (change, retags) in HEADER_DEFECTS.items():
+        for field, status in FIELD_STATUS.items():
+            if retags and field == "version":
+                status = S.ERR_SERIAL_NUMBER
+            cases.append(pytest.param(EDIT[field](change), status, id=f"{defect}@{field}"))
+    return cases
+
+
+DEFECTS = [
+    # --- empty and truncated input ---
+    # empty input
+    pytest.param(b"", S.ERR_EMPTY, id="empty"),
+    # truncated to the identifier octet
+    pytest.param(GOOD[:1], S.ERR_CERTIFICATE, id="truncated-at-1"),
+    # truncated inside the long-form length octets (0x30 0x81 | 0xf0)
+    pytest.param(GOOD[:2], S.ERR_CERTIFICATE, id="truncated-in-length"),
+    # truncated right after the Certificate header
+    pytest.param(GOOD[:3], S.ERR_CERTIFICATE, id="truncated-after-header"),
+    # truncated in the middle
+    pytest.param(GOOD[: len(GOOD) // 2], S.ERR_CERTIFICATE, id="truncated-at-half"),
+    # truncated by its last byte
+    pytest.param(GOOD[:-1], S.ERR_CERTIFICATE, id="truncated-last-byte"),
+    # a Certificate holding only a truncated tbsCertificate
+    pytest.param(certificate_of(BASE.tbs()[:-1]), S.ERR_TBS_CERTIFICATE, id="truncated-tbs"),
+    # tbsCertificate ending inside the SPKI
+    pytest.param(
+        tbs_through("subject", BASE.spki[:-1]), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="truncated-spki"
+    ),
+    # tbsCertificate ending inside the extensions
+    pytest.param(cert(tail=BASE.tail[:-1]), S.ERR_EXTENSIONS, id="truncated-extensions"),
+    # Certificate ending inside signatureAlgorithm
+    pytest.param(
+        certificate_of(BASE.tbs(), BASE.signature_algorithm[:-1]),
+        S.ERR_SIGNATURE_ALGORITHM,
+        id="truncated-signatureAlgorithm",
+    ),
+    # Certificate ending inside signatureValue
+    pytest.param(
+        certificate_of(BASE.tbs(), BASE.signature_algorithm, BASE.signature_value[:-1]),
+        S.ERR_SIGNATURE_VALUE,
+        id="truncated-signatureValue",
+    ),
+    # --- missing fields ---
+    # an empty Certificate SEQUENCE
+    pytest.param(seq(), S.ERR_TBS_CERTIFICATE, id="missing-tbsCertificate"),
+    # an empty tbsCertificate
+    pytest.param(tbs_of(), S.ERR_SERIAL_NUMBER, id="missing-everything-in-tbs"),
+    # tbsCertificate with a version only
+    pytest.param(tbs_of(BASE.version), S.ERR_SERIAL_NUMBER, id="missing-serialNumber"),
+    # tbsCertificate ending after serialNumber
+    pytest.param(tbs_through("serial"), S.ERR_SIGNATURE, id="missing-signature"),
+    # tbsCertificate ending after signature
+    pytest.param(tbs_through("signature"), S.ERR_ISSUER, id="missing-issuer"),
+    # tbsCertificate ending after issuer
+    pytest.param(tbs_through("issuer"), S.ERR_VALIDITY, id="missing-validity"),
+    # tbsCertificate ending after validity
+    pytest.param(tbs_through("validity"), S.ERR_SUBJECT, id="missing-subject"),
+    # tbsCertificate ending after subject
+    pytest.param(
+        tbs_through("subject"), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="missing-subjectPublicKeyInfo"
+    ),
+    # a Certificate holding only tbsCertificate
+    pytest.param(
+        certificate_of(BASE.tbs()), S.ERR_SIGNATURE_ALGORITHM, id="missing-signatureAlgorithm"
+    ),
+    # a Certificate without signatureValue
+    pytest.param(
+        certificate_of(BASE.tbs(), BASE.signature_algorithm),
+        S.ERR_SIGNATURE_VALUE,
+        id="missing-signatureValue",
+    ),
+    # --- length encodings (X.690 8.1.3, 10.1) ---
+    # 0x81 0x05: long form for a length under 128 (serialNumber of 5 bytes)
+    pytest.param(
+        cert(serial=reheader(integer(0x0102030405), length=b"\x81\x05")),
+        S.ERR_SERIAL_NUMBER,
+        id="length-0x81-0x05",
+    ),
+    # 0x81 0x00: long form for length 0 (an empty signature SEQUENCE)
+    pytest.param(
+        cert(signature=tlv(SEQUENCE, b"")[:1] + b"\x81\x00"), S.ERR_SIGNATURE, id="length-0x81-0x00"
+    ),
+    # 0x82 0x00 0x90: a leading zero length octet (issuer of 0x90 bytes)
+    pytest.param(
+        cert(issuer=reheader(name_of_length(0x90), length=b"\x82\x00\x90")),
+        S.ERR_ISSUER,
+        id="length-0x82-0x00-0x90",
+    ),
+    # 0x82 0x00 0xf0: a leading zero length octet on the Certificate itself
+    pytest.param(long_form(GOOD, 2), S.ERR_CERTIFICATE, id="length-0x82-leading-zero"),
+    # 0x85: five length octets, even with a value that would fit
+    pytest.param(long_form(GOOD, 5), S.ERR_CERTIFICATE, id="length-0x85"),
+    # 0x88: eight length octets
+    pytest.param(long_form(GOOD, 8), S.ERR_CERTIFICATE, id="length-0x88"),
+    # 0xff: the reserved length octet (X.690 8.1.3.5 c)
+    pytest.param(reheader(GOOD, length=b"\xff"), S.ERR_CERTIFICATE, id="length-0xff"),
+    # 0x80 with end-of-contents inside tbsCertificate's last field (extensions)
+    pytest.param(cert(tail=indefinite(BASE.tail)), S.ERR_EXTENSIONS, id="length-0x80-extensions"),
+    # --- lengths larger than the input ---
+    # the Certificate claims one byte more than there is
+    pytest.param(
+        reheader(GOOD, length=length_octets(len(contents(GOOD)) + 1)),
+        S.ERR_CERTIFICATE,
+        id="length-beyond-input-by-1",
+    ),
+    # the Certificate claims 0xffffffff bytes (the largest 4-octet length)
+    pytest.param(
+        reheader(GOOD, length=b"\x84\xff\xff\xff\xff"), S.ERR_CERTIFICATE, id="length-0xffffffff"
+    ),
+    # the Certificate claims 0x7fffffff bytes
+    pytest.param(
+        reheader(GOOD, length=b"\x84\x7f\xff\xff\xff"), S.ERR_CERTIFICATE, id="length-0x7fffffff"
+    ),
+    # tbsCertificate claims more than the Certificate holds
+    pytest.param(
+        certificate_of(reheader(BASE.tbs(), length=b"\x84\x01\x00\x00\x00")),
+        S.ERR_TBS_CERTIFICATE,
+        id="tbs-length-beyond-certificate",
+    ),
+    # signatureValue claims one byte more than the Certificate holds
+    pytest.param(
+        certificate_of(
+            BASE.tbs(),
+            BASE.signature_algorithm,
+            reheader(
+                BASE.signature_value, length=length_octets(len(contents(BASE.signature_value)) + 1)
+            ),
+        ),
+        S.ERR_SIGNATURE_VALUE,
+        id="signatureValue-length-beyond-certificate",
+    ),
+    # the SPKI's key claims one byte more than the SPKI holds
+    pytest.param(
+        cert(
+            spki=seq(
+                SPKI_ALGORITHM,
+                reheader(SPKI_KEY, length=length_octets(len(contents(SPKI_KEY)) + 1)),
+            )
+        ),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-length-beyond-spki",
+    ),
+    # --- tag 0 in odd places ---
+    # the input is one end-of-contents marker
+    pytest.param(b"\x00\x00", S.ERR_CERTIFICATE, id="end-of-contents-only"),
+    # an end-of-contents marker as the first element of tbsCertificate
+    pytest.param(
+        tbs_of(b"\x00\x00", BASE.serial), S.ERR_SERIAL_NUMBER, id="end-of-contents-in-tbs"
+    ),
+    # --- wrong tags at each field of the walk ---
+    # Certificate as a SET
+    pytest.param(reheader(GOOD, tag=SET), S.ERR_CERTIFICATE, id="wrong-tag-Certificate-SET"),
+    # Certificate as [0] constructed
+    pytest.param(reheader(GOOD, tag=0xA0), S.ERR_CERTIFICATE, id="wrong-tag-Certificate-[0]"),
+    # tbsCertificate as a SET
+    pytest.param(
+        EDIT["tbsCertificate"](lambda e: reheader(e, tag=SET)),
+        S.ERR_TBS_CERTIFICATE,
+        id="wrong-tag-tbsCertificate-SET",
+    ),
+    # tbsCertificate as an OCTET STRING
+    pytest.param(
+        EDIT["tbsCertificate"](lambda e: reheader(e, tag=OCTET_STRING)),
+        S.ERR_TBS_CERTIFICATE,
+        id="wrong-tag-tbsCertificate-OCTET-STRING",
+    ),
+    # version content: an OCTET STRING inside [0]
+    pytest.param(
+        cert(version=explicit(0, tlv(OCTET_STRING, b"\x02"))),
+        S.ERR_VERSION,
+        id="wrong-tag-version-content",
+    ),
+    # version as [1]: read as an absent version, so serialNumber meets [1]
+    pytest.param(
+        cert(version=reheader(BASE.version, tag=0xA1)),
+        S.ERR_SERIAL_NUMBER,
+        id="wrong-tag-version-[1]",
+    ),
+    # version as primitive [0] (0x80): absent version, so serialNumber meets it
+    pytest.param(
+        cert(version=reheader(BASE.version, tag=0x80)),
+        S.ERR_SERIAL_NUMBER,
+        id="wrong-tag-version-primitive-[0]",
+    ),
+    # serialNumber as a BIT STRING
+    pytest.param(
+        cert(serial=reheader(BASE.serial, tag=BIT_STRING)),
+        S.ERR_SERIAL_NUMBER,
+        id="wrong-tag-serialNumber",
+    ),
+    # serialNumber as a constructed INTEGER (0x22)
+    pytest.param(
+        cert(serial=reheader(BASE.serial, tag=0x22)),
+        S.ERR_SERIAL_NUMBER,
+        id="wrong-tag-serialNumber-constructed",
+    ),
+    # signature as a SET
+    pytest.param(
+        cert(signature=reheader(BASE.signature, tag=SET)), S.ERR_SIGNATURE, id="wrong-tag-signature"
+    ),
+    # issuer as a SET
+    pytest.param(cert(issuer=reheader(BASE.issuer, tag=SET)), S.ERR_ISSUER, id="wrong-tag-issuer"),
+    # validity as a SET
+    pytest.param(
+        cert(validity=reheader(BASE.validity, tag=SET)), S.ERR_VALIDITY, id="wrong-tag-validity"
+    ),
+    # subject as a SET
+    pytest.param(
+        cert(subject=reheader(BASE.subject, tag=SET)), S.ERR_SUBJECT, id="wrong-tag-subject"
+    ),
+    # subjectPublicKeyInfo as a SET
+    pytest.param(
+        cert(spki=reheader(BASE.spki, tag=SET)),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="wrong-tag-subjectPublicKeyInfo",
+    ),
+    # SPKI algorithm as a SET
+    pytest.param(
+        cert(spki=seq(reheader(SPKI_ALGORITHM, tag=SET), SPKI_KEY)),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="wrong-tag-spki-algorithm",
+    ),
+    # SPKI subjectPublicKey as an OCTET STRING
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, reheader(SPKI_KEY, tag=OCTET_STRING))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="wrong-tag-spki-subjectPublicKey",
+    ),
+    # SPKI with the key before the algorithm
+    pytest.param(
+        cert(spki=seq(SPKI_KEY, SPKI_ALGORITHM)), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="spki-swapped"
+    ),
+    # SPKI without its key
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM)), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="spki-missing-key"
+    ),
+    # SPKI without its algorithm
+    pytest.param(
+        cert(spki=seq(SPKI_KEY)), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="spki-missing-algorithm"
+    ),
+    # an empty SPKI SEQUENCE
+    pytest.param(cert(spki=seq()), S.ERR_SUBJECT_PUBLIC_KEY_INFO, id="spki-empty"),
+    # SPKI with a third element after the key
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, SPKI_KEY, tlv(NULL, b""))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-extra-element",
+    ),
+    # subjectPublicKey BIT STRING with no contents at all, not even the unused-bits octet (8.6.2.2)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, tlv(BIT_STRING, b""))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-bit-string-empty",
+    ),
+    # subjectPublicKey BIT STRING claiming 8 unused bits (8.6.2.2 allows 0..7)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\x00", unused_bits=8))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-unused-bits-8",
+    ),
+    # subjectPublicKey BIT STRING with unused bits but no octet to hold them (8.6.2.3)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"", unused_bits=3))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-unused-bits-without-data",
+    ),
+    # subjectPublicKey BIT STRING whose 4 unused bits are not zero (DER, 11.2.1)
+    pytest.param(
+        cert(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\x01", unused_bits=4))),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-key-nonzero-padding",
+    ),
+    # SPKI with a stray byte after the key
+    pytest.param(
+        cert(spki=tlv(SEQUENCE, SPKI_ALGORITHM + SPKI_KEY + b"\x00")),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        id="spki-stray-byte",
+    ),
+    # extensions as primitive [3] (0x83)
+    pytest.param(
+        cert(tail=reheader(BASE.tail, tag=0x83)),
+        S.ERR_EXTENSIONS,
+        id="wrong-tag-extensions-primitive",
+    ),
+    # extensions as [4]
+    pytest.param(
+        cert(tail=reheader(BASE.tail, tag=0xA4)), S.ERR_EXTENSIONS, id="wrong-tag-extensions-[4]"
+    ),
+    # extensions as a bare SEQUENCE (no [3] wrapper)
+    pytest.param(
+        cert(tail=contents(BASE.tail)), S.ERR_EXTENSIONS, id="wrong-tag-extensions-bare-SEQUENCE"
+    ),
+    # issuerUniqueID as constructed [1] (0xa1)
+    pytest.param(
+        cert(tail=explicit(1, bit_string(b"\xaa")) + BASE.tail),
+        S.ERR_EXTENSIONS,
+        id="wrong-tag-issuerUniqueID-constructed",
+    ),
+    # signatureAlgorithm as a SET
+    pytest.param(
+        EDIT["signatureAlgorithm"](lambda e: reheader(e, tag=SET)),
+        S.ERR_SIGNATURE_ALGORITHM,
+        id="wrong-tag-signatureAlgorithm",
+    ),
+    # signatureValue as an OCTET STRING
+    pytest.param(
+        EDIT["signatureValue"](lambda e: reheader(e, tag=OCTET_STRING)),
+        S.ERR_SIGNATURE_VALUE,
+        id="wrong-tag-signatureValue",
+    ),
+    # signatureValue before signatureAlgorithm
+    pytest.param(
+        certificate_of(BASE.tbs(), BASE.signature_value, BASE.signature_algorithm),
+        S.ERR_SIGNATURE_ALGORITHM,
+        id="signature-fields-swapped",
+    ),
+    # --- the tail of tbsCertificate: order, repeats and trailing data ---
+    # extensions twice
+    pytest.param(cert(tail=BASE.tail + BASE.tail), S.ERR_EXTENSIONS, id="extensions-twice"),
+    # subjectUniqueID after extensions
+    pytest.param(
+        cert(tail=BASE.tail + tlv(SUBJECT_UID, b"\x00\xbb")),
+        S.ERR_EXTENSIONS,
+        id="subjectUniqueID-after-extensions",
+    ),
+    # issuerUniqueID after subjectUniqueID
+    pytest.param(
+        cert(tail=tlv(SUBJECT_UID, b"\x00\xbb") + tlv(0x81, b"\x00\xaa")),
+        S.ERR_EXTENSIONS,
+        id="issuerUniqueID-after-subjectUniqueID",
+    ),
+    # a malformed issuerUniqueID (0x81 0x80)
+    pytest.param(
+        cert(tail=b"\x81\x80\x00\xaa\x00\x00" + BASE.tail),
+        S.ERR_EXTENSIONS,
+        id="issuerUniqueID-indefinite",
+    ),
+    # data after extensions in tbsCertificate: one zero byte
+    pytest.param(cert(tail=BASE.tail + b"\x00"), S.ERR_EXTENSIONS, id="tbs-trailing-byte"),
+    # data after extensions in tbsCertificate: a NULL element
+    pytest.param(cert(tail=BASE.tail + tlv(NULL, b"")), S.ERR_EXTENSIONS, id="tbs-trailing-NULL"),
+    # data after the SPKI in a v1-style tbsCertificate without extensions
+    pytest.param(cert(tail=seq()), S.ERR_EXTENSIONS, id="tbs-trailing-SEQUENCE"),
+    # --- version out of range (RFC 5280: v1(0), v2(1), v3(2)) ---
+    # version 3
+    pytest.param(cert(version=explicit(0, integer(3))), S.ERR_VERSION, id="version-3"),
+    # version 0xff (the one-byte INTEGER -1)
+    pytest.param(
+        cert(version=explicit(0, tlv(INTEGER, b"\xff"))), S.ERR_VERSION, id="version-0xff"
+    ),
+    # version as a two-byte INTEGER (00 02)
+    pytest.param(
+        cert(version=explicit(0, tlv(INTEGER, b"\x00\x02"))), S.ERR_VERSION, id="version-two-bytes"
+    ),
+    # version 256 (01 00)
+    pytest.param(cert(version=explicit(0, integer(256))), S.ERR_VERSION, id="version-256"),
+    # [0] holding two INTEGERs
+    pytest.param(
+        cert(version=explicit(0, integer(2) + integer(2))), S.ERR_VERSION, id="version-two-elements"
+    ),
+    # [0] holding an INTEGER and a stray byte
+    pytest.param(
+        cert(version=explicit(0, integer(2) + b"\x00")), S.ERR_VERSION, id="version-stray-byte"
+    ),
+    # an empty [0]
+    pytest.param(cert(version=explicit(0, b"")), S.ERR_VERSION, id="version-empty-[0]"),
+    # [0] holding an empty INTEGER
+    pytest.param(
+        cert(version=explicit(0, tlv(INTEGER, b""))), S.ERR_VERSION, id="version-empty-INTEGER"
+    ),
+    # [0] holding a SEQUENCE that holds the INTEGER
+    pytest.param(cert(version=explicit(0, seq(integer(2)))), S.ERR_VERSION, id="version-nested"),
+    # --- serialNumber ---
+    # an empty serialNumber INTEGER
+    pytest.param(cert(serial=tlv(INTEGER, b"")), S.ERR_SERIAL_NUMBER, id="serial-empty"),
+    # --- data after the end ---
+    # a zero byte after the Certificate
+    pytest.param(GOOD + b"\x00", S.ERR_TRAILING_DATA, id="trailing-byte"),
+    # a second Certificate after the first
+    pytest.param(GOOD + GOOD, S.ERR_TRAILING_DATA, id="trailing-certificate"),
+    # an end-of-contents marker after the Certificate
+    pytest.param(GOOD + b"\x00\x00", S.ERR_TRAILING_DATA, id="trailing-end-of-contents"),
+    # a byte that is not DER at all after the Certificate
+    pytest.param(GOOD + b"\xff", S.ERR_TRAILING_DATA, id="trailing-garbage"),
+    # a zero byte after signatureValue, inside the Certificate
+    pytest.param(
+        BASE.encode(after_signature=b"\x00"), S.ERR_SIGNATURE_VALUE, id="after-signatureValue-byte"
+    ),
+    # a second signatureValue inside the Certificate
+    pytest.param(
+        BASE.encode(after_signature=BASE.signature_value),
+        S.ERR_SIGNATURE_VALUE,
+        id="after-signatureValue-second-signature",
+    ),
+    # a NULL element after signatureValue, inside the Certificate
+    pytest.param(
+        BASE.encode(after_signature=tlv(NULL, b"")),
+        S.ERR_SIGNATURE_VALUE,
+        id="after-signatureValue-NULL",
+    ),
+    *header_defect_cases(),
+]
+
+
+def expect_error(call: Callable[[], object], status: Status, index: int | None) -> None:
+    with pytest.raises(CertificateError) as info:
+        call()
+    assert info.value.status is status
+    assert info.value.field == field_of(status)
+    assert info.value.index == index
+
+
+@pytest.mark.parametrize(("der", "status"), DEFECTS)
+def test_defect(backend: Backend, der: bytes, status: Status) -> None:
+    expect_error(lambda: backend.spki(der), status, None)
+    expect_error(lambda: backend.spki_sha256(der), status, None)
+    expect_error(lambda: backend.spki_sha256_many([GOOD, der, GOOD]), status, 1)
+    expect_error(lambda: backend.chain_match([GOOD, der], b""), status, 1)
+    expect_error(lambda: backend.chain_match([der, GOOD], backend.spki_sha256(GOOD)), status, 0)
+    # The walk stops at the first pinned certificate and never reads the defective one.
+    assert backend.chain_match([GOOD, der], backend.spki_sha256(GOOD)) == 0
+
+
+@pytest.mark.parametrize("field", EDIT)
+def test_editor_changes_nothing_by_itself(field: str) -> None:
+    """Each defect above is the only one: editing a field with no change gives the base back."""
+    assert EDIT[field](lambda element: element) == GOOD
+
+
+def big_extension(size: int) -> bytes:
+    """An unknown, non-critical extension whose OCTET STRING holds ``size`` bytes."""
+    extension = seq(tlv(0x06, b"\x2b\x06\x01\x04\x01\x82\x37\x63"), tlv(OCTET_STRING, b"x" * size))
+    return explicit(3, seq(extension))
+
+
+ACCEPTED = [
+    # the base certificate, v3 with one extension
+    pytest.param(BASE, id="base"),
+    # v1: no [0] version and no extensions
+    pytest.param(BASE.replace(version=b"", tail=b""), id="v1-implicit"),
+    # v3 without extensions
+    pytest.param(BASE.replace(tail=b""), id="v3-no-extensions"),
+    # version 0 and 1 written out: [0] may hold any INTEGER 0..2 (cert.c, PIN_read_version)
+    pytest.param(BASE.replace(version=explicit(0, integer(0))), id="version-0-explicit"),
+    pytest.param(BASE.replace(version=explicit(0, integer(1))), id="version-1"),
+    # v2 with both unique identifiers, then extensions
+    pytest.param(
+        BASE.replace(tail=tlv(0x81, b"\x00\xaa") + tlv(SUBJECT_UID, b"\x00\xbb") + BASE.tail),
+        id="unique-identifiers",
+    ),
+    # subjectUniqueID only
+    pytest.param(BASE.replace(tail=tlv(SUBJECT_UID, b"\x00\xbb")), id="subjectUniqueID-only"),
+    # an issuer of 0x90 bytes with the minimal 0x81 0x90 header (the counterpart of 0x82 0x00 0x90)
+    pytest.param(BASE.replace(issuer=name_of_length(0x90)), id="length-0x81-0x90"),
+    # lengths on three octets (an extension of 70000 bytes)
+    pytest.param(BASE.replace(tail=big_extension(70_000)), id="length-three-octets"),
+    # lengths on four octets (an extension of 16 MiB)
+    pytest.param(BASE.replace(tail=big_extension(1 << 24)), id="length-four-octets"),
+    # a 20-byte serialNumber
+    pytest.param(BASE.replace(serial=integer((1 << 159) - 1)), id="serial-20-bytes"),
+    # framing only beyond the SPKI: a negative, over-long serialNumber is not refused here
+    pytest.param(BASE.replace(serial=tlv(INTEGER, b"\xff" * 30)), id="serial-negative-30-bytes"),
+    # a subjectPublicKey with 4 unused bits, all zero (X.690 11.2.1)
+    pytest.param(
+        BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\xf0", unused_bits=4))),
+        id="spki-key-unused-bits-zero",
+    ),
+    # a subjectPublicKey holding no bits at all: just the initial octet 0 (X.690 8.6.2.3)
+    pytest.param(BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b""))), id="spki-key-no-bits"),
+    # framing only beyond the SPKI: empty signature, issuer, validity and subject SEQUENCEs
+    pytest.param(
+        BASE.replace(signature=seq(), issuer=seq(), validity=seq(), subject=seq()),
+        id="empty-sequences",
+    ),
+]
+
+
+@pytest.mark.parametrize("parts", ACCEPTED)
+def test_accepted_spki_is_a_view_of_the_certificate(backend: Backend, parts: Cert) -> None:
+    der = parts.encode()
+    offset = parts.spki_offset()
+    spki = backend.spki(der)
+    assert spki == parts.spki
+    assert spki in der
+    assert der[offset : offset + len(spki)] == spki
+    assert backend.spki_sha256(der) == hashlib.sha256(spki).digest()
+    assert backend.spki_sha256_many([der, GOOD]) == [
+        hashlib.sha256(spki).digest(),
+        hashlib.sha256(BASE.spki).digest(),
+    ]
+
+
+def test_spki_is_found_at_its_offset_when_its_bytes_also_appear_earlier(backend: Backend) -> None:
+    """A copy of the SPKI inside the subject Name: the answer is the SPKI field itself."""
+    parts = BASE.replace(subject=seq(tlv(SET, BASE.spki)))
+    der = parts.encode()
+    assert der.index(BASE.spki) < parts.spki_offset()
+    assert backend.spki(der) == BASE.spki
+    assert backend.spki_sha256(der) == hashlib.sha256(BASE.spki).digest()
+
+
+def test_bytes_like_inputs(backend: Backend) -> None:
+    inside = memoryview(b"\xff" * 7 + GOOD + b"\xff" * 5)[7:-5]
+    for der in (GOOD, bytearray(GOOD), memoryview(GOOD), inside):
+        assert backend.spki(der) == BASE.spki
+        assert backend.spki_sha256(der) == hashlib.sha256(BASE.spki).digest()
+    assert (
+        backend.spki_sha256_many([bytearray(GOOD), inside])
+        == [hashlib.sha256(BASE.spki).digest()] * 2
+    )
+
+
+# --- The batch and chain entry points: the failing index, and no argument error from Python. ---
+
+OTHER = BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(bytes(range(32))))).encode()
+BAD = GOOD[:-1]
+
+
+def test_many_reports_the_first_failing_index(backend: Backend) -> None:
+    expect_error(lambda: backend.spki_sha256_many([GOOD, OTHER, BAD, b""]), S.ERR_CERTIFICATE, 2)
+    expect_error(lambda: backend.spki_sha256_many([GOOD, b"", BAD]), S.ERR_EMPTY, 1)
+    expect_error(
+        lambda: backend.spki_sha256_many([GOOD] * 99 + [GOOD + b"\x00"]), S.ERR_TRAILING_DATA, 99
+    )
+
+
+def test_chain_match_reports_the_failing_index(backend: Backend) -> None:
+    pin_good = backend.spki_sha256(GOOD)
+    pin_other = backend.spki_sha256(OTHER)
+    assert backend.chain_match([OTHER, GOOD, BAD], pin_good) == 1
+    assert backend.chain_match([OTHER, GOOD, BAD], pin_other + pin_good) == 0
+    assert backend.chain_match([OTHER, GOOD], b"\x00" * 32) == -1
+    expect_error(lambda: backend.chain_match([OTHER, BAD, GOOD], pin_good), S.ERR_CERTIFICATE, 1)
+    expect_error(
+        lambda: backend.chain_match([OTHER, GOOD, BAD], b"\x00" * 64), S.ERR_CERTIFICATE, 2
+    )
+
+
+def test_argument_error_is_unreachable_with_valid_types(backend: Backend) -> None:
+    pin = backend.spki_sha256(GOOD)
+    assert backend.spki_sha256_many([]) == []
+    assert backend.spki_sha256_many(()) == []
+    assert backend.chain_match([], b"") == -1
+    assert backend.chain_match([], pin) == -1
+    assert backend.chain_match([GOOD], b"") == -1
+    assert backend.chain_match((OTHER, GOOD), pin * 1000) == 1
+    assert backend.spki_sha256_many([GOOD] * 1000) == [pin] * 1000
+    for empty in (b"", bytearray(), memoryview(b"")):
+        expect_error(lambda empty=empty: backend.spki(empty), S.ERR_EMPTY, None)
+        expect_error(lambda empty=empty: backend.spki_sha256(empty), S.ERR_EMPTY, None)
+        expect_error(lambda empty=empty: backend.spki_sha256_many([empty]), S.ERR_EMPTY, 0)
+        expect_error(lambda empty=empty: backend.chain_match([empty], pin), S.ERR_EMPTY, 0)
+    # Every prefix of a certificate, alone and in a chain: a walk status, never ERR_ARGUMENT.
+    for end in range(len(GOOD)):
+        prefix = GOOD[:end]
+        for call in (
+            lambda prefix=prefix: backend.spki(prefix),
+            lambda prefix=prefix: backend.spki_sha256_many([GOOD, prefix]),
+            lambda prefix=prefix: backend.chain_match([prefix, GOOD], b""),
+        ):
+            with pytest.raises(CertificateError) as info:
+                call()
+            assert info.value.status not in (S.ERR_ARGUMENT, S.ERR_DIGEST)
+
+
+@pytest.mark.parametrize("pins", [b"\x00", b"\x00" * 31, b"\x00" * 33, b"\x00" * 65])
+def test_pins_must_be_whole_digests(backend: Backend, pins: bytes) -> None:
+    with pytest.raises(ValueError, match="32-byte") as info:
+        backend.chain_match([GOOD], pins)
+    assert not isinstance(info.value, CertificateError)
+
+
+@pytest.mark.parametrize("bad", [None, 42, "text", [GOOD]])
+def test_non_bytes_certificates_are_type_errors(backend: Backend, bad: object) -> None:
+    with pytest.raises(TypeError):
+        backend.spki(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        backend.spki_sha256(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        backend.spki_sha256_many([GOOD, bad])  # type: ignore[list-item]
+    # Every item's type is checked before any certificate is walked, on both backends: a
+    # malformed certificate before it, or a match before it, does not hide the TypeError.
+    with pytest.raises(TypeError):
+        backend.spki_sha256_many([b"", bad])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        backend.chain_match([GOOD, bad], backend.spki_sha256(GOOD))  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        backend.chain_match([BAD, bad], b"")  # type: ignore[list-item]
