@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import logging
 import os
 import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
-from cryptography import x509
 
 from ..core import backend as _backend
 from ..core.certinput import ONLY_BYTES as _ONLY_BYTES
@@ -22,7 +18,9 @@ from ..core.errors import CertificateError, PinMismatch, PinningWarning, PolicyE
 from .failure import MISMATCH, LoggingReporter, PinFailure, Reporter
 from .hosts import HostIndex, HostPattern, canonical_host
 from .loaders import loader
+from .message import failure_message, readable_pins
 from .pins import Pin, quote
+from .rule import PinRule, _expiry, _pattern_texts, _pin_set, _rule_items
 
 # PinFailure and Reporter live in .failure; this module re-exports them.
 __all__ = ["PinFailure", "PinPolicy", "PinRule", "Reporter"]
@@ -47,29 +45,6 @@ _Attempt = tuple[int | None, Sequence[bytes], bool, Sequence[bytes] | None]
 
 UNNAMED_PEER = "unnamed-peer.invalid"
 """How a peer without a host name and without a known address is named (RFC 2606 ``.invalid``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PinRule:
-    """One host pattern and the pins it requires.
-
-    Attributes:
-        pattern: The canonical host pattern (``"*.example.com"``).
-        pins: The pins; a chain passes when one of its keys has one of them.
-        pins_blob: The digests of ``pins`` back to back, as ``backend.chain_match`` takes them.
-        expires: When the rule stops applying (aware, UTC): its own expiry if it has one, else
-            the policy's; None when it never does.
-    """
-
-    pattern: str
-    pins: frozenset[Pin]
-    pins_blob: bytes = field(repr=False, compare=False)
-    expires: dt.datetime | None = None
-
-    @property
-    def include_subdomains(self) -> bool:
-        """Whether the pattern covers other hosts than one (it starts with ``*``)."""
-        return self.pattern.startswith("*")
 
 
 class PinPolicy:
@@ -589,7 +564,7 @@ class PinPolicy:
                 hostname=host,
                 port=port,
                 chain=certs,
-                chain_pins=tuple(pin for pin in _readable_pins(certs) if pin is not None),
+                chain_pins=tuple(pin for pin in readable_pins(certs) if pin is not None),
                 expected=frozenset() if rule is None else rule.pins,
                 pattern=None if rule is None else rule.pattern,
                 enforced=enforced,
@@ -618,7 +593,7 @@ class PinPolicy:
     ) -> None:
         """Report a chain that has none of ``rule``'s pins, then raise when enforced."""
         certs = _certificates(chain)
-        pins = _readable_pins(certs)
+        pins = readable_pins(certs)
         chain_pins = tuple(pin for pin in pins if pin is not None)
         enforced = self._enforce or pin_only
         if error is not None:
@@ -649,7 +624,7 @@ class PinPolicy:
             )
         )
         if enforced:
-            message = _failure_message(host, certs, pins, rule, error, pin_only)
+            message = failure_message(host, certs, pins, rule, error, pin_only)
             raise PinMismatch(
                 message, hostname=host, chain_pins=chain_pins, expected=rule.pins
             ) from error
@@ -685,22 +660,6 @@ class PinPolicy:
         )
 
 
-def _expiry(expires: object) -> dt.datetime | None:
-    """Return ``expires`` as an aware UTC datetime (a date means 00:00 UTC that day)."""
-    if expires is None:
-        return None
-    if isinstance(expires, dt.datetime):
-        if expires.utcoffset() is None:
-            raise PolicyError(
-                f"expires={expires.isoformat()!r} is a naive datetime: give it a time zone, "
-                "or pass a date (00:00 UTC that day)"
-            )
-        return expires.astimezone(_UTC)
-    if isinstance(expires, dt.date):
-        return dt.datetime(expires.year, expires.month, expires.day, tzinfo=_UTC)
-    raise PolicyError(f"expires must be a date or an aware datetime, not {quote(expires)}")
-
-
 _MAX_PORT = 65535
 # How many host names a policy remembers the rule of (PinPolicy._lookup).
 _LOOKUPS_KEPT = 1024
@@ -733,52 +692,6 @@ def _check_port(port: object) -> None:
         raise ValueError(f"port must be in 0..{_MAX_PORT}, not {shown}")
 
 
-def _rule_items(rules: object) -> Iterable[tuple[object, object, object]]:
-    """Return ``(patterns, pins, expires)`` for each rule; ``expires`` is None when not given."""
-    if isinstance(rules, Mapping):
-        return [(patterns, pins, None) for patterns, pins in rules.items()]
-    if isinstance(rules, (str, bytes)) or not isinstance(rules, Iterable):
-        raise PolicyError(f"rules must be a mapping or (patterns, pins) pairs, not {quote(rules)}")
-    items: list[tuple[object, object, object]] = []
-    for item in rules:
-        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-            raise PolicyError(
-                f"a rule must be a (patterns, pins) pair or a (patterns, pins, expires) triple, "
-                f"not {quote(item)}"
-            )
-        items.append((item[0], item[1], item[2] if len(item) == 3 else None))
-    return items
-
-
-def _pattern_texts(patterns: object) -> list[str]:
-    if isinstance(patterns, str):
-        return [patterns]
-    if isinstance(patterns, Iterable) and not isinstance(patterns, bytes):
-        texts = list(patterns)
-        if texts and all(isinstance(text, str) for text in texts):
-            return texts
-    raise PolicyError(f"host patterns must be a str or strs, not {quote(patterns)}")
-
-
-def _pin_set(patterns: object, pins: object) -> frozenset[Pin]:
-    if isinstance(pins, (str, bytes, Pin)) or not isinstance(pins, Iterable):
-        raise PolicyError(
-            f"the pins of rule {quote(patterns)} must be a list of pins, not {quote(pins)}"
-        )
-    result = set()
-    for pin in pins:
-        if isinstance(pin, Pin):
-            result.add(pin)
-            continue
-        try:
-            result.add(Pin.parse(pin))
-        except PolicyError as exc:
-            raise PolicyError(f"rule {quote(patterns)}: {exc}") from None
-    if not result:
-        raise PolicyError(f"rule {quote(patterns)} has no pins: give two (one and a backup)")
-    return frozenset(result)
-
-
 def _certificates(chain: Iterable[object]) -> tuple[bytes, ...]:
     """Return ``chain``'s certificates as bytes, for a report.
 
@@ -791,61 +704,3 @@ def _certificates(chain: Iterable[object]) -> tuple[bytes, ...]:
             raise TypeError(f"chain must hold DER certificates (bytes), not {type(cert).__name__}")
         certs.append(bytes(cert))
     return tuple(certs)
-
-
-def _readable_pins(certs: tuple[bytes, ...]) -> list[Pin | None]:
-    """Return the pin of each certificate, or None for one that cannot be read."""
-    backend = _backend.backend
-    try:
-        return [Pin(digest) for digest in backend.spki_sha256_many(certs)]
-    except CertificateError:
-        pass
-    pins: list[Pin | None] = []
-    for cert in certs:
-        try:
-            pins.append(Pin(backend.spki_sha256(cert)))
-        except CertificateError:
-            pins.append(None)
-    return pins
-
-
-def _subject(cert: bytes) -> str:
-    try:
-        return x509.load_der_x509_certificate(cert).subject.rfc4514_string()
-    except Exception:
-        return "<unparseable certificate>"
-
-
-_LISTED = 10
-"""The certificates, and the pins, that a failure message lists at most; the rest are counted
-(``PinMismatch.chain_pins`` and ``expected`` keep them all)."""
-
-
-def _failure_message(
-    host: str,
-    certs: tuple[bytes, ...],
-    pins: list[Pin | None],
-    rule: PinRule,
-    error: CertificateError | None,
-    pin_only: bool,
-) -> str:
-    """Write the failure as OkHttp does: the chain's pins and subjects, then the expected pins."""
-    lines = [f"Certificate pinning failure for {host}!"]
-    if not certs:
-        lines.append("  Peer certificate chain: (empty: no certificate to check)")
-    else:
-        lines.append("  Peer certificate chain:")
-        for cert, pin in zip(certs[:_LISTED], pins[:_LISTED], strict=True):
-            shown = "<unreadable key>" if pin is None else str(pin)
-            lines.append(f"    {shown}: {_subject(cert)}")
-        if len(certs) > _LISTED:
-            lines.append(f"    ... and {len(certs) - _LISTED} more certificates")
-    if error is not None:
-        lines.append(f"  The chain cannot be read: {error}")
-    if pin_only:
-        lines.append("  (pin-only connection: only the leaf certificate's key counts)")
-    lines.append(f'  Pinned certificates for {host} (rule "{rule.pattern}"):')
-    lines.extend(f"    {pin}" for pin in heapq.nsmallest(_LISTED, rule.pins, key=str))
-    if len(rule.pins) > _LISTED:
-        lines.append(f"    ... and {len(rule.pins) - _LISTED} more pins")
-    return "\n".join(lines)
