@@ -62,7 +62,7 @@ def _require(conn: Any, holder: Holder, method: str, ctx: ssl.SSLContext) -> Non
         f"cannot pin a {type_name(ctx)}: its {method}() builds {made.__module__}."
         f"{made.__qualname__} connections instead of the pinned classes installed on it, so no "
         "pin would be checked. Use an ssl.SSLContext (pinning.create_default_context), or a "
-        "stack pinning has an adapter for (see the README)."
+        "stack pinning has an adapter for (docs/clients.md)."
     )
 
 
