@@ -1,11 +1,13 @@
-"""Shared fixtures: the two backends, so that behaviour tests run on both."""
+"""Shared fixtures: the two backends, OpenSSL through ctypes, and the genuine and rogue servers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from openssl_ctypes import _OpenSSL, load_openssl
+from tlsutil import Server, greeting_handler, pki, serving
 
 from pinning.core import backend as _backend
 
@@ -38,3 +40,22 @@ def openssl() -> _OpenSSL:
     """OpenSSL's own IP address and host name functions, through ctypes (skips where the libcrypto
     of ``ssl`` cannot be told)."""
     return load_openssl()
+
+
+# The two servers most tests talk to, on loopback: the genuine one (its CA's key is what the test
+# policies pin) and the rogue one (a certificate for the same names from a CA the clients also
+# trust). Each greets with b"hello" and records what it receives (tlsutil.greeting_handler).
+
+
+@pytest.fixture
+def genuine() -> Iterator[Server]:
+    """The genuine server, for one test."""
+    with serving(pki().genuine, greeting_handler()) as server:
+        yield server
+
+
+@pytest.fixture
+def rogue() -> Iterator[Server]:
+    """The rogue server, for one test."""
+    with serving(pki().rogue, greeting_handler()) as server:
+        yield server

@@ -372,12 +372,6 @@ def test_a_reporter_that_raises_never_changes_a_refusal(
 
 
 @pytest.fixture
-def genuine() -> Iterator[Server]:
-    with serving(pki().genuine, greeting_handler()) as server:
-        yield server
-
-
-@pytest.fixture
 def self_signed() -> Iterator[Server]:
     with serving(pki().self_signed, greeting_handler()) as server:
         yield server

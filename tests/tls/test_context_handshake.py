@@ -8,7 +8,7 @@ import datetime as dt
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
@@ -37,18 +37,6 @@ from tlsutil import client_context as make_client
 from pinning.core.errors import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure, PinPolicy
-
-
-@pytest.fixture
-def genuine() -> Iterator[Server]:
-    with serving(pki().genuine, greeting_handler()) as server:
-        yield server
-
-
-@pytest.fixture
-def rogue() -> Iterator[Server]:
-    with serving(pki().rogue, greeting_handler()) as server:
-        yield server
 
 
 def refuse(ctx: ssl.SSLContext, server: Server, **options: object) -> PinMismatch:

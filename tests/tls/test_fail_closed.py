@@ -55,18 +55,6 @@ FUTURE = dt.date(2999, 1, 1)
 
 
 @pytest.fixture
-def genuine() -> Iterator[Server]:
-    with serving(pki().genuine, greeting_handler()) as server:
-        yield server
-
-
-@pytest.fixture
-def rogue() -> Iterator[Server]:
-    with serving(pki().rogue, greeting_handler()) as server:
-        yield server
-
-
-@pytest.fixture
 def self_signed() -> Iterator[Server]:
     with serving(pki().self_signed, greeting_handler()) as server:
         yield server

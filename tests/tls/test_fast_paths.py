@@ -267,12 +267,6 @@ def test_passes_for_a_current_rule_with_a_pin_in_the_chain(
     assert not PinPolicy({"other.example": chain.pins[:2]})._passes(HOST, chain.certs)
 
 
-@pytest.fixture
-def genuine() -> Iterator[Server]:
-    with serving(pki().genuine, greeting_handler()) as server:
-        yield server
-
-
 def test_a_passing_handshake_takes_the_fast_path_and_a_failing_one_the_whole_check(
     active_backend: str, genuine: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -476,12 +470,6 @@ def _certificates(server: Server, hostname: str = "localhost") -> list[Any]:
 def other_leaf() -> Iterator[Server]:
     """The genuine CA's certificate for another name: another leaf under the same pinned root."""
     with serving(pki().genuine_other_name, greeting_handler()) as server:
-        yield server
-
-
-@pytest.fixture
-def rogue() -> Iterator[Server]:
-    with serving(pki().rogue, greeting_handler()) as server:
         yield server
 
 
