@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinPolicy
 

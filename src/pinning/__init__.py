@@ -11,14 +11,9 @@ from __future__ import annotations
 from . import sources as _sources  # noqa: F401 (registers the policy loaders)
 from .core.api import spki, spki_sha256, spki_sha256_many
 from .core.backend import backend as _chosen
-from .core.errors import (
-    CertificateError,
-    NotPinnableError,
-    PinMismatch,
-    PinningWarning,
-    PolicyError,
-)
+from .core.errors import CertificateError, NotPinnableError, PinningWarning, PolicyError
 from .core.status import Status
+from .policy.failure import PinMismatch
 from .policy.pins import Pin
 from .policy.policy import PinFailure, PinPolicy, PinRule
 from .report.http import HttpReporter, LoggingReporter

@@ -14,7 +14,8 @@ from _certs import Chain, make_chain, random_pin
 from cryptography import x509
 
 from pinning.core import backend as _backend
-from pinning.core.errors import CertificateError, PinMismatch, PinningWarning, PolicyError
+from pinning.core.errors import CertificateError, PinningWarning, PolicyError
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure, PinPolicy, PinRule
 from pinning.report.http import LoggingReporter

@@ -35,7 +35,7 @@ from tlsutil import (
 from tlsutil import client_context as make_client
 
 from pinning import PinFailure, PinPolicy
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import UNNAMED_PEER
 

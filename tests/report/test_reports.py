@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from tlsutil import BACKUP_PIN, HOST, client_context, connect, pki, serving
 
 from pinning import PinPolicy
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure
 from pinning.report.http import HttpReporter

@@ -12,7 +12,8 @@ import pytest
 from _certs import Chain, make_chain
 
 from pinning import PinPolicy
-from pinning.core.errors import PinMismatch, PinningWarning, PolicyError
+from pinning.core.errors import PinningWarning, PolicyError
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 
 UTC = dt.timezone.utc

@@ -19,7 +19,7 @@ from tlsutil import (
 )
 from tlsutil import client_context as make_client
 
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.tls.context import pin_context
 
 THREADS = 8

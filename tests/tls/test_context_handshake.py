@@ -34,7 +34,7 @@ from tlsutil import (
 )
 from tlsutil import client_context as make_client
 
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure, PinPolicy
 

@@ -22,7 +22,7 @@ from tlsutil import (
 )
 from tlsutil import client_context as make_client
 
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.policy import PinFailure
 from pinning.tls.context import pin_context
 

@@ -42,8 +42,9 @@ from tlsutil import (
 from tlsutil import client_context as make_client
 
 from pinning.core import backend as _backend
-from pinning.core.errors import CertificateError, PinMismatch
+from pinning.core.errors import CertificateError
 from pinning.core.status import Status
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure, PinPolicy
 from pinning.report.http import HttpReporter

@@ -40,7 +40,8 @@ from tlsutil import (
 
 from pinning.core import backend as _backend
 from pinning.core import cbackend as _cbackend
-from pinning.core.errors import CertificateError, PinMismatch
+from pinning.core.errors import CertificateError
+from pinning.policy.failure import PinMismatch
 from pinning.policy.hosts import canonical_host
 from pinning.policy.pins import Pin
 from pinning.policy.policy import (

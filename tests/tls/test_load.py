@@ -53,7 +53,7 @@ from tlsutil import client_context as make_client
 
 import pinning
 from pinning.core import backend as _backend
-from pinning.core.errors import PinMismatch
+from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinFailure, PinPolicy
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..core.errors import PinMismatch
+from ..policy.failure import PinMismatch
 from ..policy.pins import Pin
 from ..policy.policy import PinFailure, PinPolicy
 from ..tls.context import create_default_context

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
 from .status import Status, field_of
-
-if TYPE_CHECKING:
-    from ..policy.pins import Pin
 
 __all__ = [
     "CertificateError",
     "NotPinnableError",
-    "PinMismatch",
     "PinningWarning",
     "PolicyError",
 ]
-
-# OpenSSL's X509_V_ERR_APPLICATION_VERIFICATION: "application verification failure".
-X509_V_ERR_APPLICATION_VERIFICATION = 50
-
 
 class CertificateError(ValueError):
     """A certificate is not strict DER X.509, or its SubjectPublicKeyInfo cannot be reached.
@@ -67,37 +55,3 @@ class NotPinnableError(TypeError):
 
 class PinningWarning(UserWarning):
     """A policy is valid but risky, for example a rule without a backup pin."""
-
-
-class PinMismatch(ssl.SSLCertVerificationError):
-    """The verified chain of a pinned host holds none of the host's pins.
-
-    A subclass of :class:`ssl.SSLCertVerificationError`, so every HTTP client's existing
-    certificate error handling applies.
-
-    Attributes:
-        hostname: The host that was checked.
-        chain_pins: The pins of the chain, leaf first.
-        expected: The pins configured for the host.
-        verify_code: ``X509_V_ERR_APPLICATION_VERIFICATION`` (50), as OpenSSL reports it.
-        verify_message: A one-line reason, as in OpenSSL's verification errors.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hostname: str,
-        chain_pins: Sequence[Pin] = (),
-        expected: frozenset[Pin] = frozenset(),
-    ) -> None:
-        super().__init__(message)
-        self.hostname = hostname
-        self.chain_pins = tuple(chain_pins)
-        self.expected = expected
-        self.verify_code = X509_V_ERR_APPLICATION_VERIFICATION
-        self.verify_message = f"certificate pinning failure for {hostname}"
-        self.reason = "CERTIFICATE_PINNING_FAILURE"
-
-    def __str__(self) -> str:
-        return str(self.args[0])

@@ -10,15 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .pins import Pin
 
-__all__ = ["MISMATCH", "LoggingReporter", "PinFailure", "Reporter"]
+__all__ = ["MISMATCH", "LoggingReporter", "PinFailure", "PinMismatch", "Reporter"]
 
 _UTC = dt.timezone.utc
+
+# OpenSSL's X509_V_ERR_APPLICATION_VERIFICATION: "application verification failure".
+X509_V_ERR_APPLICATION_VERIFICATION = 50
 _LOGGER = logging.getLogger("pinning")
 
 # The PinFailure.reason of a verified chain that holds none of its rule's pins (its default).
@@ -161,3 +164,35 @@ def _listed(pins: Iterable[str]) -> str:
     return shown if len(items) <= _LISTED else f"{shown}, ... and {len(items) - _LISTED} more"
 
 
+class PinMismatch(ssl.SSLCertVerificationError):
+    """The verified chain of a pinned host holds none of the host's pins.
+
+    A subclass of :class:`ssl.SSLCertVerificationError`, so every HTTP client's existing
+    certificate error handling applies.
+
+    Attributes:
+        hostname: The host that was checked.
+        chain_pins: The pins of the chain, leaf first.
+        expected: The pins configured for the host.
+        verify_code: ``X509_V_ERR_APPLICATION_VERIFICATION`` (50), as OpenSSL reports it.
+        verify_message: A one-line reason, as in OpenSSL's verification errors.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hostname: str,
+        chain_pins: Sequence[Pin] = (),
+        expected: frozenset[Pin] = frozenset(),
+    ) -> None:
+        super().__init__(message)
+        self.hostname = hostname
+        self.chain_pins = tuple(chain_pins)
+        self.expected = expected
+        self.verify_code = X509_V_ERR_APPLICATION_VERIFICATION
+        self.verify_message = f"certificate pinning failure for {hostname}"
+        self.reason = "CERTIFICATE_PINNING_FAILURE"
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -14,8 +14,8 @@ from ..core import backend as _backend
 from ..core.certinput import ONLY_BYTES as _ONLY_BYTES
 from ..core.certinput import ONLY_CERTIFICATES as _ONLY_CERTIFICATES
 from ..core.certinput import der as _der
-from ..core.errors import CertificateError, PinMismatch, PinningWarning, PolicyError
-from .failure import MISMATCH, LoggingReporter, PinFailure, Reporter
+from ..core.errors import CertificateError, PinningWarning, PolicyError
+from .failure import MISMATCH, LoggingReporter, PinFailure, PinMismatch, Reporter
 from .hosts import HostIndex, HostPattern, canonical_host
 from .loaders import loader
 from .message import failure_message, readable_pins

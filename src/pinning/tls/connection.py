@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ..core.errors import NotPinnableError, PinMismatch
+from ..core.errors import NotPinnableError
+from ..policy.failure import PinMismatch
 from ..policy.hosts import canonical_host
 from ..policy.pins import quote
 from ..policy.policy import UNNAMED_PEER, PinPolicy
