@@ -304,6 +304,33 @@ class PinnedConnection:
                 self._pinning_named = named and before[1]
             self._pinning_recorded = True
 
+    def _pinning_connect(
+        self,
+        before: tuple[int, bool] | None,
+        connect: Callable[..., Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Connect a socket wrapped before it was connected: ``connect`` (the base class's
+        ``_real_connect``) makes its _ssl object, with the handshake on connect held back; record
+        the settings it was made with (``before``: read just before), then run that handshake
+        (CPython forgets the _ssl object when it fails). For socket classes only."""
+        sock: Any = self
+        on_connect: bool = sock.do_handshake_on_connect
+        sock.do_handshake_on_connect = False
+        try:
+            result = connect(*args, **kwargs)
+        finally:
+            sock.do_handshake_on_connect = on_connect
+        self._pinning_record(before)
+        if on_connect and not result and self._sslobj is not None:
+            try:
+                sock.do_handshake()
+            except (OSError, ValueError):
+                self._sslobj = None
+                raise
+        return result
+
     def _pinning_refused(self) -> None:
         """Called once the check has refused the peer, before PinMismatch is raised."""
 
@@ -466,20 +493,7 @@ class PinnedSSLSocket(PinnedConnection, _SSLSocket):
         # connect runs after the record, as in _create (CPython forgets the _ssl object when
         # it fails).
         before = (_verify_mode(self.context), _check_hostname(self.context))
-        on_connect: bool = self.do_handshake_on_connect  # type: ignore[has-type]
-        self.do_handshake_on_connect = False
-        try:
-            result = super()._real_connect(*args, **kwargs)  # type: ignore[misc]
-        finally:
-            self.do_handshake_on_connect = on_connect
-        self._pinning_record(before)
-        if on_connect and not result and self._sslobj is not None:
-            try:
-                self.do_handshake()
-            except (OSError, ValueError):
-                self._sslobj = None
-                raise
-        return result
+        return self._pinning_connect(before, super()._real_connect, *args, **kwargs)  # type: ignore[misc]
 
     def _pinning_refused(self) -> None:
         close_refused(self)

@@ -87,20 +87,7 @@ class _GreenSocket(PinnedConnection):
         # and connect_ex, eventlet's connect_ex): record around it, then run the handshake on
         # connect, as PinnedSSLSocket._real_connect does.
         before = _settings(getattr(self, "context", None))
-        on_connect = self.do_handshake_on_connect
-        self.do_handshake_on_connect = False
-        try:
-            result = super()._real_connect(*args, **kwargs)  # type: ignore[misc]
-        finally:
-            self.do_handshake_on_connect = on_connect
-        self._pinning_record(before)
-        if on_connect and not result and self._sslobj is not None:
-            try:
-                self.do_handshake()
-            except (OSError, ValueError):
-                self._sslobj = None
-                raise
-        return result
+        return self._pinning_connect(before, super()._real_connect, *args, **kwargs)  # type: ignore[misc]
 
     def send(self, data: ReadableBuffer, *args: Any, **kwargs: Any) -> int:
         """Send data; the pins are checked first if they were not yet."""
@@ -193,19 +180,7 @@ class _EventletSocket(_GreenSocket):
     def connect(self, addr: Any) -> None:
         """Connect to ``addr``, make the TLS connection, and run the handshake if asked to."""
         before = _settings(getattr(self, "context", None))
-        on_connect = self.do_handshake_on_connect
-        self.do_handshake_on_connect = False
-        try:
-            super().connect(addr)  # type: ignore[misc]
-        finally:
-            self.do_handshake_on_connect = on_connect
-        self._pinning_record(before)
-        if on_connect and self._sslobj is not None:
-            try:
-                self.do_handshake()
-            except (OSError, ValueError):
-                self._sslobj = None
-                raise
+        self._pinning_connect(before, super().connect, addr)  # type: ignore[misc]
 
 
 def _positions(base: type, names: tuple[str, ...], skip: int) -> tuple[int, ...] | None:
