@@ -24,6 +24,7 @@ PUBLIC = [
     "PolicyError",
     "Status",
     "create_default_context",
+    "find_pin_mismatch",
     "pin_context",
     "pinned_policy",
     "spki",

@@ -38,7 +38,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
 from pinning.policy.policy import PinPolicy
 
@@ -474,27 +473,6 @@ def serving(
 
 
 # --- Clients and errors --------------------------------------------------------------------------
-
-
-def find_pin_mismatch(exc: BaseException) -> PinMismatch | None:
-    """Return the PinMismatch a client's exception carries (cause, context, reason, args)."""
-    seen: set[int] = set()
-    stack: list[object] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, PinMismatch):
-            return item
-        stack.extend((item.__cause__, item.__context__, *item.args))
-        for attribute in ("reason", "certificate_error", "os_error", "exceptions"):
-            value = getattr(item, attribute, None)
-            if isinstance(value, (list, tuple)):
-                stack.extend(value)
-            else:
-                stack.append(value)
-    return None
 
 
 def connect(

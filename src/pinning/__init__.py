@@ -13,7 +13,7 @@ from .core.api import spki, spki_sha256, spki_sha256_many
 from .core.backend import backend as _chosen
 from .core.errors import CertificateError, NotPinnableError, PinningWarning, PolicyError
 from .core.status import Status
-from .policy.failure import PinMismatch
+from .policy.failure import PinMismatch, find_pin_mismatch
 from .policy.pins import Pin
 from .policy.policy import PinFailure, PinPolicy, PinRule
 from .report.http import HttpReporter, LoggingReporter
@@ -37,6 +37,7 @@ __all__ = [
     "PolicyError",
     "Status",
     "create_default_context",
+    "find_pin_mismatch",
     "pin_context",
     "pinned_policy",
     "spki",

@@ -40,14 +40,13 @@ from tlsutil import (
     client_context,
     connect,
     eager_handler,
-    find_pin_mismatch,
     http_handler,
     pki,
     policy,
     serving,
 )
 
-from pinning import PinMismatch, PinPolicy
+from pinning import PinMismatch, PinPolicy, find_pin_mismatch
 from pinning.core.errors import PolicyError
 from pinning.policy.hosts import canonical_host
 from pinning.policy.pins import Pin

@@ -41,7 +41,6 @@ from tlsutil import (
     TIMEOUT,
     Server,
     eager_handler,
-    find_pin_mismatch,
     genuine_policy,
     http_handler,
     mitm_proxy_handler,
@@ -55,7 +54,7 @@ from tlsutil import (
 from tlsutil import client_context as make_client
 
 import pinning
-from pinning import PinFailure, PinPolicy
+from pinning import PinFailure, PinPolicy, find_pin_mismatch
 from pinning.requests import PinningAdapter
 from pinning.tls.wiring import connections_context
 

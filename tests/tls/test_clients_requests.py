@@ -13,7 +13,6 @@ from tlsutil import (
     TIMEOUT,
     Server,
     eager_handler,
-    find_pin_mismatch,
     genuine_policy,
     http_handler,
     pin_only_context,
@@ -24,6 +23,7 @@ from tlsutil import (
 )
 from tlsutil import client_context as make_client
 
+from pinning import find_pin_mismatch
 from pinning.requests import PinningAdapter, pinned_session
 from pinning.tls.context import pin_context, pinned_policy
 

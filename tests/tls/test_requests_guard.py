@@ -26,7 +26,6 @@ from tlsutil import (
     TIMEOUT,
     Server,
     eager_handler,
-    find_pin_mismatch,
     genuine_policy,
     http_handler,
     pki,
@@ -36,6 +35,7 @@ from tlsutil import (
 from tlsutil import client_context as make_client
 
 import pinning.requests as pinned_requests
+from pinning import find_pin_mismatch
 from pinning.requests import PinningAdapter, pinned_session
 from pinning.tls.context import pinned_policy
 

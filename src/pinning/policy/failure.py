@@ -16,7 +16,14 @@ from typing import Any
 
 from .pins import Pin
 
-__all__ = ["MISMATCH", "LoggingReporter", "PinFailure", "PinMismatch", "Reporter"]
+__all__ = [
+    "MISMATCH",
+    "LoggingReporter",
+    "PinFailure",
+    "PinMismatch",
+    "Reporter",
+    "find_pin_mismatch",
+]
 
 _UTC = dt.timezone.utc
 
@@ -196,3 +203,56 @@ class PinMismatch(ssl.SSLCertVerificationError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+# Where clients keep the exception they wrap, besides __cause__, __context__ and args: ssl and
+# urllib's ``reason``, aiohttp's ``certificate_error`` and ``os_error``, exception groups' (and
+# anyio's) ``exceptions``, Twisted's ``Failure.value`` and the ``reasons`` list of its
+# ResponseFailed and ResponseNeverReceived.
+_WRAPPED = ("reason", "certificate_error", "os_error", "exceptions", "value", "reasons")
+_LOOKED_AT = 10_000  # Objects examined at most: a cyclic or huge wrapper cannot stall the caller.
+
+
+def find_pin_mismatch(error: object) -> PinMismatch | None:
+    """Return the :class:`PinMismatch` inside an exception a client raised, or None.
+
+    Every client wraps the handshake's error its own way: requests and urllib3 in their
+    ``SSLError`` and ``MaxRetryError``, httpx in ``ConnectError``, aiohttp in
+    ``ClientConnectorCertificateError``, trio in ``BrokenResourceError``, Twisted in a
+    ``Failure`` inside ``ResponseNeverReceived``. This looks through all of them: the exception
+    itself, its ``__cause__`` and ``__context__``, its ``args``, exception groups, and the
+    attributes those clients keep it in, breadth first.
+
+    Args:
+        error: What the client raised or handed to a callback: an exception, or a Twisted
+            ``Failure``.
+
+    Returns:
+        The first ``PinMismatch`` found, or None when the failure was not a pin failure (an
+        untrusted chain, a wrong host name, a refused connection...).
+    """
+    seen: set[int] = set()
+    queue: list[object] = [error]
+    for item in queue:
+        if len(seen) >= _LOOKED_AT:
+            break
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, PinMismatch):
+            return item
+        if isinstance(item, (list, tuple)):
+            queue.extend(item)
+            continue
+        if isinstance(item, BaseException):
+            queue.extend((item.__cause__, item.__context__, *item.args))
+        elif not hasattr(item, "value"):  # Only exceptions and Twisted's Failure are opened.
+            continue
+        for attribute in _WRAPPED:
+            try:
+                value = getattr(item, attribute, None)
+            except Exception:  # A property that raises holds nothing to find.
+                continue
+            if isinstance(value, (BaseException, list, tuple)) or hasattr(value, "value"):
+                queue.append(value)
+    return None

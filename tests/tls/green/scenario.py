@@ -43,12 +43,12 @@ from tlsutil import (  # noqa: E402
     LOOPBACK,
     SECRET,
     TIMEOUT,
-    find_pin_mismatch,
     policy,
 )
 
 import pinning  # noqa: E402
 import pinning.requests  # noqa: E402
+from pinning import find_pin_mismatch  # noqa: E402
 from pinning.policy.pins import Pin  # noqa: E402
 from pinning.tls.connection import PinnedConnection, PinnedSSLObject, PinnedSSLSocket  # noqa: E402
 
