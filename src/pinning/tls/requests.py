@@ -19,6 +19,12 @@ plain :class:`~requests.adapters.HTTPAdapter` mounted for ``https://host`` outra
 :func:`pinned_session` and :func:`pin_session` therefore refuse to send an ``https://`` request
 through an adapter that does not pin (:class:`UnpinnedAdapterError`).
 
+An HTTPS proxy is reached over its own TLS connection, inside which the origin's pinned TLS
+connection runs (TLS in TLS). That outer connection is verified with urllib3's default context
+(the system's CAs), not the pinned one: give ``proxy_ssl_context`` to trust a proxy whose
+certificate comes from a private CA. It must verify the proxy (``CERT_REQUIRED``): the proxy
+sees the ``Proxy-Authorization`` header and which hosts are asked for.
+
 urllib3 can also send an ``https://`` request whole to an HTTPS proxy instead of tunnelling
 through it (``use_forwarding_for_https``): the only TLS connection is then the proxy's, and the
 origin's pins are never checked. :meth:`PinningAdapter.proxy_manager_for` refuses that mode.
@@ -85,12 +91,16 @@ class PinningAdapter(HTTPAdapter):
         cafile: A file of PEM CA certificates to trust instead of the system's.
         capath: A directory of hashed PEM CA certificates to trust instead of the system's.
         cadata: PEM text or DER bytes of CA certificates to trust instead of the system's.
+        proxy_ssl_context: The context of the TLS connection to an ``https://`` proxy (the
+            origin's connection inside it stays pinned); urllib3's default (the system's CAs)
+            when None. It may be pinned too, with rules for the proxy's host.
         **kwargs: Passed to :class:`requests.adapters.HTTPAdapter` (``max_retries``, pool sizes).
 
     Raises:
-        TypeError: Neither ``policy`` nor ``ssl_context`` is given, or CAs are given with an
-            ``ssl_context``.
-        ValueError: ``ssl_context`` is not pinned and no ``policy`` is given, or it is pin-only.
+        TypeError: Neither ``policy`` nor ``ssl_context`` is given, CAs are given with an
+            ``ssl_context``, or ``proxy_ssl_context`` is not an :class:`ssl.SSLContext`.
+        ValueError: ``ssl_context`` is not pinned and no ``policy`` is given, or it is pin-only;
+            ``proxy_ssl_context`` does not verify the proxy's certificate or name.
     """
 
     def __init__(
@@ -101,8 +111,10 @@ class PinningAdapter(HTTPAdapter):
         cafile: str | os.PathLike[str] | None = None,
         capath: str | os.PathLike[str] | None = None,
         cadata: str | bytes | None = None,
+        proxy_ssl_context: ssl.SSLContext | None = None,
         **kwargs: Any,
     ) -> None:
+        _check_proxy_context(proxy_ssl_context)
         if ssl_context is None:
             if policy is None:
                 raise TypeError("PinningAdapter needs a policy, or an ssl_context already pinned")
@@ -121,6 +133,7 @@ class PinningAdapter(HTTPAdapter):
         if ssl_context.verify_mode == ssl.CERT_NONE:
             raise ValueError(_NO_PIN_ONLY)
         self.ssl_context = ssl_context
+        self.proxy_ssl_context = proxy_ssl_context
         super().__init__(**kwargs)
 
     def init_poolmanager(
@@ -134,7 +147,8 @@ class PinningAdapter(HTTPAdapter):
         """Return the pool manager for ``proxy``; connections through it use the pinned context.
 
         ``https://`` requests go through the proxy in a tunnel (``CONNECT``), inside which the
-        TLS connection to the origin is pinned.
+        TLS connection to the origin is pinned. The TLS connection to an ``https://`` proxy uses
+        ``proxy_ssl_context`` when the adapter has one.
 
         Raises:
             ValueError: ``use_forwarding_for_https`` is true: urllib3 would then send each
@@ -149,6 +163,8 @@ class PinningAdapter(HTTPAdapter):
                 "through proxies (CONNECT); leave use_forwarding_for_https off"
             )
         proxy_kwargs["ssl_context"] = self.ssl_context
+        if self.proxy_ssl_context is not None:
+            proxy_kwargs["proxy_ssl_context"] = self.proxy_ssl_context
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
     def build_connection_pool_key_attributes(
@@ -197,6 +213,7 @@ def pinned_session(
     cafile: str | os.PathLike[str] | None = None,
     capath: str | os.PathLike[str] | None = None,
     cadata: str | bytes | None = None,
+    proxy_ssl_context: ssl.SSLContext | None = None,
 ) -> requests.Session:
     """Return a :class:`requests.Session` whose ``https://`` connections are pinned.
 
@@ -208,11 +225,20 @@ def pinned_session(
         cafile: A file of PEM CA certificates to trust instead of the system's.
         capath: A directory of hashed PEM CA certificates to trust instead of the system's.
         cadata: PEM text or DER bytes of CA certificates to trust instead of the system's.
+        proxy_ssl_context: The context of the TLS connection to an ``https://`` proxy, as for
+            :class:`PinningAdapter`.
 
     Returns:
         A new session with a :class:`PinningAdapter` mounted for ``https://``.
     """
-    return pin_session(requests.Session(), policy, cafile=cafile, capath=capath, cadata=cadata)
+    return pin_session(
+        requests.Session(),
+        policy,
+        cafile=cafile,
+        capath=capath,
+        cadata=cadata,
+        proxy_ssl_context=proxy_ssl_context,
+    )
 
 
 def pin_session(
@@ -247,7 +273,8 @@ def pin_session(
         cafile: A file of PEM CA certificates to trust instead of the system's.
         capath: A directory of hashed PEM CA certificates to trust instead of the system's.
         cadata: PEM text or DER bytes of CA certificates to trust instead of the system's.
-        **kwargs: Passed to :class:`PinningAdapter` (``max_retries``, pool sizes).
+        **kwargs: Passed to :class:`PinningAdapter` (``proxy_ssl_context``, ``max_retries``,
+            pool sizes).
 
     Returns:
         ``session`` itself.
@@ -309,6 +336,20 @@ class _PinnedAdapterGuard:
 
     def __repr__(self) -> str:
         return f"<pinned get_adapter of {self._original!r}>"
+
+
+def _check_proxy_context(ctx: object) -> None:
+    """Refuse a proxy context that is not one, or that would not verify the proxy."""
+    if ctx is None:
+        return
+    if not isinstance(ctx, ssl.SSLContext):
+        raise TypeError(f"proxy_ssl_context must be an ssl.SSLContext, not {type(ctx).__name__}")
+    if ctx.verify_mode != ssl.CERT_REQUIRED or not ctx.check_hostname:
+        raise ValueError(
+            "proxy_ssl_context must verify the proxy's certificate and name (CERT_REQUIRED and "
+            "check_hostname): the proxy sees Proxy-Authorization and every host asked for; load "
+            "the proxy's CA into it (ssl.create_default_context(cafile=...))"
+        )
 
 
 def _is_https(url: object) -> bool:
