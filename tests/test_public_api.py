@@ -22,6 +22,7 @@ PUBLIC = [
     "PinRule",
     "PinningWarning",
     "PolicyError",
+    "PolicyFile",
     "Status",
     "create_default_context",
     "find_pin_mismatch",

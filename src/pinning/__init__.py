@@ -18,6 +18,7 @@ from .policy.pins import Pin
 from .policy.policy import PinFailure, PinPolicy, PinRule
 from .report.http import HttpReporter, LoggingReporter
 from .tls.context import create_default_context, pin_context, pinned_policy
+from .tls.reload import PolicyFile
 
 BACKEND: str = _chosen.NAME
 """The certificate backend in use: ``"c"`` (the C core) or ``"pure"`` (the Python mirror)."""
@@ -35,6 +36,7 @@ __all__ = [
     "PinRule",
     "PinningWarning",
     "PolicyError",
+    "PolicyFile",
     "Status",
     "create_default_context",
     "find_pin_mismatch",
