@@ -10,129 +10,23 @@ a pinned one refuses the proxy inside the handshake and reaches the genuine serv
 
 from __future__ import annotations
 
-import datetime
-import os
 import socket
 import ssl
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..policy.failure import PinMismatch
 from ..policy.pins import Pin
 from ..policy.policy import PinFailure, PinPolicy
 from ..tls.context import create_default_context
+from .certs import CA, server_context
 
 __all__ = ["run_demo"]
 
 HOST = "api.example.test"
 SECRET = "Authorization: Bearer s3cr3t-demo-token"
 _TIMEOUT = 5.0
-
-
-# The extensions that strict verification (VERIFY_X509_STRICT, on by default from Python 3.13)
-# requires of a CA and of a server certificate, besides the key identifiers.
-def _key_usage(*, signature: bool, certificates: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=signature,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=certificates,
-        crl_sign=certificates,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-_CA_USAGE = _key_usage(signature=False, certificates=True)
-_LEAF_USAGE = _key_usage(signature=True, certificates=False)
-
-
-@dataclass(frozen=True)
-class _Issued:
-    cert_pem: bytes
-    key_pem: bytes
-
-
-class _CA:
-    """A throwaway certificate authority held in memory."""
-
-    def __init__(self, name: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        public = self.key.public_key()
-        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(self.name)
-            .issuer_name(self.name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_CA_USAGE, critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def issue(self, hostname: str) -> _Issued:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
-            .issuer_name(self.name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_LEAF_USAGE, critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        key_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return _Issued(cert.public_bytes(serialization.Encoding.PEM) + self.pem, key_pem)
-
-
-def _server_context(issued: _Issued) -> ssl.SSLContext:
-    """A server context presenting ``issued``.
-
-    ``ssl`` loads keys only from files: the key lives for a moment in a private temporary
-    directory, removed before this returns.
-    """
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory(prefix="pinning-demo-") as folder:
-        path = os.path.join(folder, "server.pem")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            out.write(issued.cert_pem + issued.key_pem)
-        ctx.load_cert_chain(path)
-    return ctx
 
 
 @dataclass
@@ -211,8 +105,8 @@ def _request(ctx: ssl.SSLContext, port: int) -> str:
 
 def run_demo(say: Callable[[str], None] = print) -> int:
     """Run the demonstration, printing each step with ``say``; return 0 when it went as designed."""
-    genuine_ca = _CA("Genuine Example CA")
-    rogue_ca = _CA("Corporate Inspection CA")
+    genuine_ca = CA("Genuine Example CA")
+    rogue_ca = CA("Corporate Inspection CA")
     genuine = genuine_ca.issue(HOST)
     seen_by_proxy: list[bytes] = []
 
@@ -231,8 +125,8 @@ def run_demo(say: Callable[[str], None] = print) -> int:
             upstream.sendall(request)
             tls.sendall(upstream.recv(4096))
 
-    server = _Server(_server_context(genuine), genuine_handler)
-    proxy = _Server(_server_context(rogue_ca.issue(HOST)), proxy_handler)
+    server = _Server(server_context(genuine), genuine_handler)
+    proxy = _Server(server_context(rogue_ca.issue(HOST)), proxy_handler)
     try:
         trusted = (genuine_ca.pem + rogue_ca.pem).decode()
         say(
