@@ -1196,6 +1196,8 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def _command(args: argparse.Namespace) -> int:
+    if args.gateway:
+        return _gateway_command(args)
     floor = build_floor(Path(args.floor_source) if args.floor_source else None)
     progress = None if args.json else (lambda text: print(f"... {text}", file=sys.stderr))
     result = run(
@@ -1210,6 +1212,24 @@ def _command(args: argparse.Namespace) -> int:
         print()
     else:
         print(format_table(result))
+    return 0
+
+
+def _gateway_command(args: argparse.Namespace) -> int:
+    from .gateway import format_gateway, run_gateway
+
+    progress = None if args.json else (lambda text: print(f"... {text}", file=sys.stderr))
+    quick = {"requests": 40, "rounds": 2} if args.quick else {}
+    result = run_gateway(
+        requests=args.requests or quick.get("requests", 400),
+        rounds=args.rounds or quick.get("rounds", 5),
+        progress=progress,
+    )
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        print(format_gateway(result))
     return 0
 
 
@@ -1239,5 +1259,19 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         metavar="FLOOR.C",
         help="the floor's C source (default: the installed copy)",
+    )
+    bench.add_argument(
+        "--gateway",
+        action="store_true",
+        help="measure a real client workload instead: aiohttp (on uvloop when installed), httpx "
+        "and urllib3 making new TLS 1.3 connections to a local HTTPS server in another process, "
+        "unpinned, pinned to the leaf, pinned to the CA, and pinned as aiohttp's Fingerprint and "
+        "urllib3's assert_fingerprint do it (about 2 minutes; clients not installed are skipped)",
+    )
+    bench.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="with --gateway: requests per variant per round (default 400, or 40 with --quick)",
     )
     bench.set_defaults(run=_command)

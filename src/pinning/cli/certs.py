@@ -9,6 +9,7 @@ constraints, and the server-authentication extended key usage on leaves.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import ssl
 import tempfile
@@ -84,7 +85,12 @@ class CA:
         self.chain_pem: bytes = b"" if issuer is None else self.pem + issuer.chain_pem
 
     def issue(self, hostname: str) -> Issued:
-        """Issue a server certificate for ``hostname`` (a DNS name), with a new EC P-256 key."""
+        """Issue a server certificate for ``hostname`` (a DNS name or an IP address text), with a
+        new EC P-256 key."""
+        try:
+            name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(hostname))
+        except ValueError:
+            name = x509.DNSName(hostname)
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
         cert = (
@@ -95,7 +101,7 @@ class CA:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([name]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_LEAF_USAGE, critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
