@@ -54,6 +54,7 @@ from .live import (
     redirect,
 )
 from .pins import cert_json, when
+from .policyfile import load_policy_file
 from .progress import Progress
 from .targets import Target, collect_targets
 
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PinningWarning)  # Reported below, as warnings.
-        policy = _load(args.policy)
+        policy = load_policy_file(args.policy)
     redirects = [parse_connect_to(text) for text in args.connect_to]
     targets = _targets(args, policy)
     now = dt.datetime.now(_UTC)
@@ -297,14 +298,6 @@ def _exit_status(results: Sequence[HostResult], warned: bool) -> int:
     if any(result.status == "error" for result in results):
         return EXIT_UNREACHABLE
     return EXIT_OK
-
-
-def _load(path: str) -> PinPolicy:
-    with open(path, "rb") as file:
-        head = file.read(256).lstrip()
-    if path.lower().endswith(".xml") or head.startswith(b"<"):
-        return PinPolicy.from_android_nsc(path)
-    return PinPolicy.load(path)
 
 
 def _is_exact(rule: PinRule) -> bool:
