@@ -59,6 +59,49 @@ def test_round_trip(digest: bytes) -> None:
     pin = Pin(digest)
     assert Pin.parse(str(pin)) == pin
     assert Pin.parse(pin.hpkp()) == pin
+    assert Pin.parse(pin.curl()) == pin
+    # OkHttp's form and curl's differ by one character, whatever the base64 starts with.
+    assert pin.curl() == "sha256//" + str(pin)[len("sha256/") :]
+    assert len(str(pin)) == 7 + 44 and len(pin.curl()) == 8 + 44
+
+
+# Digests whose base64 starts with "/" (0xfc = 111111 00), and with "//".
+SLASH = bytes([0xFC]) + bytes(range(31))
+SLASH_SLASH = bytes([0xFF, 0xF0]) + bytes(range(30))
+
+
+@pytest.mark.parametrize("digest", [SLASH, SLASH_SLASH, bytes(range(32))])
+def test_curl_form_and_a_base64_starting_with_a_slash_are_told_apart(digest: bytes) -> None:
+    b64 = base64.b64encode(digest).decode()
+    pin = Pin(digest)
+    assert Pin.parse(f"sha256/{b64}") == pin  # OkHttp, maybe "sha256//..."
+    assert Pin.parse(f"sha256//{b64}") == pin  # curl
+    assert pin.curl() == f"sha256//{b64}"
+
+
+def test_curl_form_of_a_slash_base64() -> None:
+    b64 = base64.b64encode(SLASH).decode()
+    assert b64.startswith("/")
+    assert str(Pin(SLASH)) == f"sha256/{b64}"  # 44 characters after "sha256/"
+    assert Pin(SLASH).curl() == f"sha256//{b64}"  # 44 after "sha256//"
+    # The same 45 characters after "sha256/" with the first "/" dropped are OkHttp's form.
+    assert Pin.parse("sha256//" + b64[1:]) == Pin(SLASH)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sha256//abc",
+        f"sha256//{B64_32[:-1]}",  # curl's without padding, or OkHttp's without its "="
+        f"sha256///{B64_32}",
+        "sha256//" + base64.b64encode(SLASH).decode()[2:],  # OkHttp's, one character short
+    ],
+)
+def test_ambiguous_slash_forms_are_refused_naming_both(text: str) -> None:
+    with pytest.raises(PolicyError, match="ambiguous pin") as info:
+        Pin.parse(text)
+    assert "curl's 'sha256//<base64>'" in str(info.value)
+    assert "'sha256/<base64>'" in str(info.value)
 
 
 def test_pin_is_a_frozen_slotted_hashable_value() -> None:
@@ -91,7 +134,11 @@ MALFORMED = [
     "sha256",  # no separator
     B64_32,  # no algorithm
     f"sha256:{B64_32}",  # wrong separator
-    f"sha256//{B64_32}",  # doubled separator
+    f"sha256///{B64_32}",  # tripled separator
+    f"sha256//{B64_32[:-1]}",  # curl's form without its padding: ambiguous
+    "sha256//" + "!" * 44,  # curl's form, not base64
+    f"sha256//{B64_32};sha256//{B64_32}",  # a curl list of pins
+    f"sha256/{B64_32};sha256/{B64_32}",  # a list of pins
     f"/{B64_32}",  # empty algorithm
     f"sha256/{B64_32[:-1]}",  # padding missing
     f"sha256/{B64_32}=",  # too much padding

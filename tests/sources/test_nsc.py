@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pinning import PinPolicy
 from pinning.core.errors import PinningWarning, PolicyError
 from pinning.policy.failure import PinMismatch
 from pinning.policy.pins import Pin
+from pinning.sources.nsc import to_android_nsc
 
 UTC = dt.timezone.utc
 
@@ -392,3 +394,114 @@ def test_nesting_is_bounded(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         PinPolicy.from_android_nsc(tmp_path / "absent.xml")
+
+
+# -- to_android_nsc: a policy written as a Network Security Config, and read back ---------------
+
+
+def rules_of(policy: PinPolicy) -> set[tuple[str, frozenset[Pin], dt.datetime | None]]:
+    return {(rule.pattern, rule.pins, rule.expires) for rule in policy.rules}
+
+
+def round_trip(tmp_path: Path, policy: PinPolicy) -> PinPolicy:
+    path = tmp_path / "network_security_config.xml"
+    path.write_text(to_android_nsc(policy), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PinningWarning)  # single pins: warned on both sides
+        return PinPolicy.from_android_nsc(path)
+
+
+def export_cases(chain: Chain) -> dict[str, PinPolicy]:
+    leaf, intermediate = chain.pins[0], chain.pins[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PinningWarning)
+        return {
+            "one host": PinPolicy({"api.example.com": [leaf, BACKUP]}),
+            "include subdomains, policy expiry": PinPolicy(
+                {("example.com", "**.cdn.example.com"): [intermediate, BACKUP]},
+                expires=dt.date(2031, 5, 17),
+            ),
+            "several rules, own expiries": PinPolicy(
+                [
+                    (
+                        ["api.example.com", "**.apis.example.com"],
+                        [leaf, BACKUP],
+                        dt.date(2030, 1, 2),
+                    ),
+                    ("**.example.org", [intermediate, OTHER]),
+                    ("legacy.example.net", [OLD, BACKUP], dt.date(2018, 1, 1)),
+                    ("single.example.net", [OLD]),
+                ],
+                expires=dt.datetime(2032, 1, 1, tzinfo=UTC),
+            ),
+            "same pins, two rules": PinPolicy(
+                [("a.example", [OTHER, BACKUP]), ("b.example", [BACKUP, OTHER])]
+            ),
+        }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "one host",
+        "include subdomains, policy expiry",
+        "several rules, own expiries",
+        "same pins, two rules",
+    ],
+)
+def test_export_reads_back_to_the_same_rules(tmp_path: Path, chain: Chain, name: str) -> None:
+    policy = export_cases(chain)[name]
+    back = round_trip(tmp_path, policy)
+    assert rules_of(back) == rules_of(policy)
+    assert (back.enforce, back.strict) == (True, False)
+    assert to_android_nsc(back) == to_android_nsc(policy)  # and back again, to the same text
+
+
+def test_exported_policy_pins_as_the_original(tmp_path: Path, chain: Chain) -> None:
+    policy = export_cases(chain)["several rules, own expiries"]
+    back = round_trip(tmp_path, policy)
+    for pinned in (policy, back):
+        pinned.check("api.example.com", chain.certs)
+        pinned.check("v2.apis.example.com", chain.certs)
+        pinned.check("www.example.org", chain.certs)
+        with pytest.raises(PinMismatch):
+            pinned.check("api.example.com", [chain.root])
+        with pytest.raises(PinMismatch):
+            pinned.check("single.example.net", chain.certs)
+
+
+def test_export_is_the_xml_android_reads(chain: Chain) -> None:
+    text = to_android_nsc(export_cases(chain)["include subdomains, policy expiry"])
+    assert text.splitlines()[0] == '<?xml version="1.0" encoding="utf-8"?>'
+    assert '<domain includeSubdomains="false">example.com</domain>' in text
+    assert '<domain includeSubdomains="true">cdn.example.com</domain>' in text
+    assert '<pin-set expiration="2031-05-17">' in text
+    assert f'<pin digest="SHA-256">{b64(BACKUP)}</pin>' in text
+    assert text.count("<domain-config>") == 1  # one pin set for both domains
+
+
+@pytest.mark.parametrize(
+    ("rules", "options", "message"),
+    [
+        ({"a.example": [OTHER, BACKUP]}, {"enforce": False}, "a report-only policy"),
+        ({"a.example": [OTHER, BACKUP]}, {"strict": True}, "a strict policy"),
+        ({"*.a.example": [OTHER, BACKUP]}, {}, r"'\*\.a\.example'.*matches one label exactly"),
+        ({"*": [OTHER, BACKUP]}, {}, r"'\*' \(every host\) has no <domain>"),
+        (
+            {"a.example": [OTHER, BACKUP], "**.a.example": [OLD, BACKUP]},
+            {},
+            r"both <domain> a\.example.*merge them",
+        ),
+        (
+            {"a.example": [OTHER, BACKUP]},
+            {"expires": dt.datetime(2030, 1, 1, 12, tzinfo=UTC)},
+            r"expires at 2030-01-01 12:00:00 UTC.*an expiration is a date",
+        ),
+    ],
+)
+def test_export_refuses_what_nsc_cannot_say(
+    rules: dict[str, list[Pin]], options: dict[str, object], message: str
+) -> None:
+    policy = PinPolicy(rules, **options)  # type: ignore[arg-type]
+    with pytest.raises(PolicyError, match=message):
+        to_android_nsc(policy)

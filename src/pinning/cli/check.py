@@ -3,13 +3,23 @@
 For each host the chain is fetched and verified as a pinned client would (:mod:`pinning.cli.live`),
 then judged:
 
-- **pass** when a pin of the host's rule is in the verified chain (``matched``, with its depth);
-- **fail** when none is, when the server cannot be reached or verified, or when the rule has no
-  backup: RFC 7469 (section 4.3) asks for at least one pin of a key that is *not* in the live
-  chain, since a "backup" that is already served is lost with the key it is meant to replace.
+- **pass** when a pin of the host's rule is in the verified chain (``matched``, with its depth),
+  and the rule has a backup: RFC 7469 (section 4.3) asks for at least one pin of a key that is
+  *not* in the live chain, since a "backup" that is already served is lost with the key it is
+  meant to replace;
+- **fail** when no pin is in the chain, when the rule has no backup, or when no rule covers the
+  host;
+- **error** when the server cannot be reached, or its chain cannot be verified: nothing is known
+  of its pins.
 
-Then warnings, per rule: it expires within ``--expiry-warning`` days (or has expired), or it has a
-single pin. Warnings fail the check only with ``--fail-on-warning``.
+Hosts are checked ``--jobs`` at a time; each verdict is printed as soon as it is known (the order
+of the hosts given with ``--jobs 1``), with a progress line on standard error when it is a
+terminal. Then warnings, per rule: it expires within ``--expiry-warning`` days (or has expired),
+or it has a single pin. Warnings fail the check only with ``--fail-on-warning``.
+
+The exit status tells the three outcomes apart: 1 when a host fails (or, with
+``--fail-on-warning``, something warns), else 3 when a host is in error, else 0; 2 is a usage
+error, before any connection.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import concurrent.futures
 import datetime as dt
 import json
 import os
+import sys
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +41,9 @@ from ..policy.policy import PinPolicy, PinRule
 from .live import (
     CONNECT_TO_HELP,
     DEFAULT_PORT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
     ConnectTo,
     LiveChain,
     LiveError,
@@ -36,15 +51,29 @@ from .live import (
     fetch_chain,
     format_address,
     parse_connect_to,
-    parse_target,
     redirect,
 )
 from .pins import cert_json, when
+from .policyfile import load_policy_file
+from .progress import Progress
+from .targets import Target, collect_targets
 
-__all__ = ["add_parser", "run"]
+__all__ = ["EXIT_STATUS_HELP", "add_parser", "run"]
 
 _UTC = dt.timezone.utc
-_MAX_PARALLEL = 8
+DEFAULT_JOBS = 8
+MAX_JOBS = 256
+
+EXIT_STATUS_HELP = (
+    "exit status:\n"
+    "  0  every host passed (and, with --fail-on-warning, nothing warned)\n"
+    "  1  a host failed its pin check: no pin in its verified chain, no backup pin, no rule\n"
+    "     for it (or, with --fail-on-warning, something warned)\n"
+    "  2  a usage error: bad arguments, or an unreadable or malformed policy or hosts file;\n"
+    "     nothing was checked\n"
+    "  3  no host failed, but one could not be reached or its chain could not be verified\n"
+    "  (1 wins over 3: a pin failure is never hidden by an unreachable host)"
+)
 
 
 @dataclass
@@ -65,6 +94,13 @@ class HostResult:
     def passed(self) -> bool:
         return not self.problems
 
+    @property
+    def status(self) -> str:
+        """``pass``; ``fail`` (the pins); or ``error`` (not reached or not verified)."""
+        if self.error is not None:
+            return "error"
+        return "pass" if self.passed else "fail"
+
 
 @dataclass(frozen=True)
 class RuleGroup:
@@ -76,23 +112,33 @@ class RuleGroup:
     warnings: tuple[str, ...]
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to {MAX_JOBS}, not {text!r}")
+    return int(text)
+
+
 def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     """Add the ``check`` subcommand to ``commands`` (what ``add_subparsers`` returned)."""
     parser = commands.add_parser(
         "check",
         help="check a policy against the live servers it pins",
         description="Connect to each exact host of POLICY (or to the HOSTs given), verify its "
-        "chain with the system's trust store or --cafile, and report per host: PASS or FAIL, "
-        "which pin matched at which depth of the chain, and whether the rule has a backup pin "
-        "that is NOT in the live chain (RFC 7469: a backup that is already served is no "
-        "backup; without one the host FAILs). Then warn about rules that expire within 30 "
-        "days and rules with a single pin. POLICY is a TOML policy file, or an Android "
-        "network_security_config.xml.",
-        epilog="exit status: 0 when every host passes (and, with --fail-on-warning, nothing "
-        "warns); 1 when a host fails or on an error; 2 on a usage error.\n\n"
+        "chain with the system's trust store or --cafile, and report per host: PASS, FAIL or "
+        "ERROR (not reached, or not verified), which pin matched at which depth of the chain, "
+        "and whether the rule has a backup pin that is NOT in the live chain (RFC 7469: a "
+        "backup that is already served is no backup; without one the host FAILs). Hosts are "
+        "checked --jobs at a time and each verdict is printed as soon as it is known, with a "
+        "progress line on standard error when it is a terminal. Then warn about rules that "
+        "expire within 30 days and rules with a single pin. POLICY is a TOML policy file, or "
+        "an Android network_security_config.xml.",
+        epilog=EXIT_STATUS_HELP + "\n\n"
+        "hosts files: one host, host:port or [v6]:port a line; '#' starts a comment; blank "
+        "lines are skipped; '-' is standard input\n\n"
         "examples:\n"
         "  pinning check pins.toml\n"
         "  pinning check --format json pins.toml api.example.com staging.example.com:8443\n"
+        "  pinning check --jobs 32 pins.toml @hosts.txt\n"
         "  pinning check --connect-to api.example.com:443:10.0.0.7:443 pins.toml  # a new server",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -101,15 +147,32 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "hosts",
         nargs="*",
         metavar="HOST",
-        help="host[:port] to check instead of the policy's exact hosts (a wildcard rule's hosts "
-        "can only be checked this way)",
+        help="host, host:port, [v6]:port, or @FILE for the hosts of a file: check these "
+        "instead of the policy's exact hosts (a wildcard rule's hosts can only be checked "
+        "this way)",
+    )
+    parser.add_argument(
+        "--hosts-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="check the hosts of FILE too (as @FILE); repeatable",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text or json")
     parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help=f"the port of the policy's hosts and of HOSTs without one (default {DEFAULT_PORT})",
+        help=f"the port of the policy's hosts and of hosts given without one "
+        f"(default {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"check N hosts at once (default {DEFAULT_JOBS}, at most {MAX_JOBS})",
     )
     parser.add_argument(
         "--connect-to",
@@ -139,47 +202,102 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``pinning check``; return 0 when every host passes, 1 otherwise.
+    """Run ``pinning check``; return the exit status (see :data:`EXIT_STATUS_HELP`).
 
     Raises:
         PolicyError: The policy cannot be read.
-        LiveError: A HOST argument or ``--connect-to`` is malformed.
+        UsageError: A HOST, a hosts file or ``--connect-to`` is malformed.
         OSError: The policy file cannot be read.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PinningWarning)  # Reported below, as warnings.
-        policy = _load(args.policy)
+        policy = load_policy_file(args.policy)
     redirects = [parse_connect_to(text) for text in args.connect_to]
-    if args.hosts:
-        targets = [parse_target(text, args.port) for text in args.hosts]
-    else:
-        targets = [(rule.pattern, args.port) for rule in policy.rules if _is_exact(rule)]
-        if not targets:
-            raise UsageError(
-                f"{args.policy} has no exact host to connect to (only wildcard rules): name "
-                "the hosts to check, e.g. pinning check POLICY www.example.com"
-            )
+    targets = _targets(args, policy)
     now = dt.datetime.now(_UTC)
     groups = _groups(policy, now, args.expiry_warning)
-    with concurrent.futures.ThreadPoolExecutor(min(_MAX_PARALLEL, len(targets))) as pool:
-        results = list(
-            pool.map(lambda t: _check_host(policy, t[0], t[1], redirects, args), targets)
+    progress = Progress(sys.stderr)
+    if args.format == "text":
+        _emit(_summary(args.policy, policy))
+
+    def done(result: HostResult, counts: dict[str, int]) -> None:
+        progress.clear()
+        if args.format == "text":
+            _emit(_host_text(result))
+        total = len(targets)
+        finished = sum(counts.values())
+        progress.show(
+            f"checked {finished} of {total}: {counts['pass']} passed, {counts['fail']} failed, "
+            f"{counts['error']} in error; last {format_address(result.host, result.port)} "
+            f"{result.status.upper()}"
         )
+
+    try:
+        results = _check_all(policy, targets, redirects, args, done)
+    finally:
+        progress.clear()
     warned = [text for group in groups for text in group.warnings]
-    ok = all(result.passed for result in results) and not (args.fail_on_warning and warned)
+    status = _exit_status(results, bool(args.fail_on_warning and warned))
     if args.format == "json":
-        print(json.dumps(_json(args.policy, policy, results, groups, ok), indent=2))
+        _emit(json.dumps(_json(args.policy, policy, results, groups, status), indent=2))
     else:
-        print(_text(args.policy, policy, results, groups, ok))
-    return 0 if ok else 1
+        _emit(_footer(results, groups, status))
+    return status
 
 
-def _load(path: str) -> PinPolicy:
-    with open(path, "rb") as file:
-        head = file.read(256).lstrip()
-    if path.lower().endswith(".xml") or head.startswith(b"<"):
-        return PinPolicy.from_android_nsc(path)
-    return PinPolicy.load(path)
+def _emit(text: str) -> None:
+    print(text, flush=True)
+
+
+def _targets(args: argparse.Namespace, policy: PinPolicy) -> list[Target]:
+    if args.hosts or args.hosts_file:
+        return collect_targets(args.hosts, args.hosts_file, args.port)
+    targets = [(rule.pattern, args.port) for rule in policy.rules if _is_exact(rule)]
+    if not targets:
+        raise UsageError(
+            f"{args.policy} has no exact host to connect to (only wildcard rules): name "
+            "the hosts to check, e.g. pinning check POLICY www.example.com, or @hosts.txt"
+        )
+    return targets
+
+
+def _check_all(
+    policy: PinPolicy,
+    targets: Sequence[Target],
+    redirects: list[ConnectTo],
+    args: argparse.Namespace,
+    done: Callable[[HostResult, dict[str, int]], None],
+) -> list[HostResult]:
+    """Check every target, ``args.jobs`` at once; call ``done`` in this thread as each ends.
+
+    Returns the results in the order of ``targets``.
+    """
+    results: list[HostResult | None] = [None] * len(targets)
+    counts = {"pass": 0, "fail": 0, "error": 0}
+    pool = concurrent.futures.ThreadPoolExecutor(min(args.jobs, len(targets)))
+    try:
+        futures = {
+            pool.submit(_check_host, policy, host, port, redirects, args): index
+            for index, (host, port) in enumerate(targets)
+        }
+        for future in concurrent.futures.as_completed(futures):
+            result = future.result()
+            results[futures[future]] = result
+            counts[result.status] += 1
+            done(result, counts)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: start no other host.
+        raise
+    pool.shutdown()
+    return [result for result in results if result is not None]
+
+
+def _exit_status(results: Sequence[HostResult], warned: bool) -> int:
+    if warned or any(result.status == "fail" for result in results):
+        return EXIT_FAILED
+    if any(result.status == "error" for result in results):
+        return EXIT_UNREACHABLE
+    return EXIT_OK
 
 
 def _is_exact(rule: PinRule) -> bool:
@@ -273,49 +391,59 @@ def _subject(result: HostResult, depth: int) -> str:
     return result.chain.certs[depth].subject or "?"
 
 
-def _text(
-    path: str, policy: PinPolicy, results: list[HostResult], groups: list[RuleGroup], ok: bool
-) -> str:
-    lines = [_summary(path, policy)]
-    for result in results:
-        name = format_address(result.host, result.port)
-        via = "" if result.address == name else f" via {result.address}"
-        rule = "" if result.rule is None else f' (rule "{result.rule.pattern}")'
-        lines.append(f"{'PASS' if result.passed else 'FAIL'} {name}{via}{rule}")
-        if result.chain is not None and not result.chain.verified:
-            lines.append("    not verified (--insecure): only the leaf counts")
-        for depth, pin in result.matched:
-            lines.append(f"    matched: {pin} at depth {depth} ({_subject(result, depth)})")
-        if result.matched:
-            lines.extend(f"    backup:  {pin} (not in the live chain)" for pin in result.backups)
-        if result.chain is not None and not result.matched:
-            lines.append("    the verified chain:")
-            for depth, info in enumerate(result.chain.certs):
-                lines.append(f"      {depth} {info.pin} {info.subject}")
-            assert result.rule is not None
-            lines.append("    the rule's pins:")
-            lines.extend(f"      {pin}" for pin in sorted(result.rule.pins, key=str))
-        lines.extend(f"    problem: {problem}" for problem in result.problems)
+def _host_text(result: HostResult) -> str:
+    """The verdict of one host and what it is based on, printed as soon as it is known."""
+    name = format_address(result.host, result.port)
+    via = "" if result.address == name else f" via {result.address}"
+    rule = "" if result.rule is None else f' (rule "{result.rule.pattern}")'
+    lines = [f"{result.status.upper()} {name}{via}{rule}"]
+    if result.chain is not None and not result.chain.verified:
+        lines.append("    not verified (--insecure): only the leaf counts")
+    for depth, pin in result.matched:
+        lines.append(f"    matched: {pin} at depth {depth} ({_subject(result, depth)})")
+    if result.matched:
+        lines.extend(f"    backup:  {pin} (not in the live chain)" for pin in result.backups)
+    if result.chain is not None and not result.matched:
+        lines.append("    the verified chain:")
+        for depth, info in enumerate(result.chain.certs):
+            lines.append(f"      {depth} {info.pin} {info.subject}")
+        assert result.rule is not None
+        lines.append("    the rule's pins:")
+        lines.extend(f"      {pin}" for pin in sorted(result.rule.pins, key=str))
+    lines.extend(f"    problem: {problem}" for problem in result.problems)
+    return "\n".join(lines)
+
+
+def _footer(results: list[HostResult], groups: list[RuleGroup], status: int) -> str:
+    """The warnings, then one line: the verdict and the counts."""
+    lines = []
     warned = [(group, text) for group in groups for text in group.warnings]
     if warned:
         lines.append("warnings:")
         for group, text in warned:
             lines.append(f"  rule {', '.join(group.patterns)}: {text}")
-    failed = sum(not result.passed for result in results)
-    verdict = "ok" if ok else "FAILED"
+    passed = sum(result.status == "pass" for result in results)
+    errors = sum(result.status == "error" for result in results)
+    verdict = "ok" if status == EXIT_OK else "FAILED"
+    not_checked = f" ({errors} not reached or not verified)" if errors else ""
     lines.append(
-        f"{verdict}: {len(results) - failed} of {len(results)} host{'s' * (len(results) != 1)} "
-        f"passed, {len(warned)} warning{'s' * (len(warned) != 1)}"
+        f"{verdict}: {passed} of {len(results)} host{'s' * (len(results) != 1)} passed"
+        f"{not_checked}, {len(warned)} warning{'s' * (len(warned) != 1)}"
     )
     return "\n".join(lines)
 
 
 def _json(
-    path: str, policy: PinPolicy, results: list[HostResult], groups: list[RuleGroup], ok: bool
+    path: str, policy: PinPolicy, results: list[HostResult], groups: list[RuleGroup], status: int
 ) -> dict[str, Any]:
     return {
         "policy": os.fspath(path),
-        "ok": ok,
+        "ok": status == EXIT_OK,
+        "exit_status": status,
+        "counts": {
+            name: sum(result.status == name for result in results)
+            for name in ("pass", "fail", "error")
+        },
         "enforce": policy.enforce,
         "strict": policy.strict,
         "expires": when(policy.expires),
@@ -324,7 +452,7 @@ def _json(
                 "host": result.host,
                 "port": result.port,
                 "address": result.address,
-                "status": "pass" if result.passed else "fail",
+                "status": result.status,
                 "rule": None if result.rule is None else result.rule.pattern,
                 "verified": None if result.chain is None else result.chain.verified,
                 "error": result.error,

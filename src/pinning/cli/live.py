@@ -23,6 +23,10 @@ from ..tls.chain import peer_leaf, require_verified_chain, verified_chain
 __all__ = [
     "CONNECT_TO_HELP",
     "DEFAULT_PORT",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
     "CertInfo",
     "ConnectTo",
     "LiveChain",
@@ -46,14 +50,25 @@ CONNECT_TO_HELP = (
 )
 
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""``check``: a host failed its pin check (or, with ``--fail-on-warning``, something warned)."""
+EXIT_USAGE = 2
+"""Bad arguments, or an unreadable or malformed file: nothing was checked."""
+EXIT_UNREACHABLE = 3
+"""A host could not be reached or its chain could not be verified."""
+
+
 class LiveError(Exception):
     """A server could not be reached or verified; the message is one line."""
+
+    exit_status = EXIT_UNREACHABLE
 
 
 class UsageError(LiveError):
     """A request that cannot be carried out as given; the command exits with status 2."""
 
-    exit_status = 2
+    exit_status = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -134,23 +149,23 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
     """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address.
 
     Raises:
-        LiveError: The host is not a valid name or address, or the port not 1 to 65535.
+        UsageError: The host is not a valid name or address, or the port not 1 to 65535.
     """
     host, port_text = text, ""
     if text.startswith("["):
         end = text.find("]")
         if end < 0 or (end + 1 < len(text) and text[end + 1] != ":"):
-            raise LiveError(f"{quote(text)} is not host[:port]")
+            raise UsageError(f"{quote(text)} is not host[:port]")
         host, port_text = text[1:end], text[end + 2 :]
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
     port = default_port
     if port_text or text.endswith(":"):
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise LiveError(f"{quote(text)}: the port must be a number from 1 to 65535")
+            raise UsageError(f"{quote(text)}: the port must be a number from 1 to 65535")
         port = int(port_text)
     if canonical_host(host) is None:
-        raise LiveError(f"{quote(text)} is not a host name, an IP address or a file")
+        raise UsageError(f"{quote(text)} is not a host name, an IP address or a file")
     return host, port
 
 

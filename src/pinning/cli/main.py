@@ -11,11 +11,9 @@ from ..core.errors import CertificateError, PolicyError
 from . import bench as _bench
 from . import check as _cli_check
 from . import pins as _cli_pins
-from .live import LiveError
+from .live import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, LiveError
 
-__all__ = ["main"]
-
-EXIT_FAILED = 1
+__all__ = ["EXIT_FAILED", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -32,9 +30,10 @@ def _parser() -> argparse.ArgumentParser:
         "before a key rotates.",
         epilog="exit status:\n"
         "  0  success (check: every host passed)\n"
-        "  1  a check failed, or an error: an unreachable or untrusted host, an unreadable "
-        "file, a malformed policy\n"
-        "  2  a usage error\n\n"
+        "  1  check: a host failed its pin check\n"
+        "  2  a usage error: bad arguments, or an unreadable or malformed file (policy, hosts "
+        "file, certificate, key)\n"
+        "  3  a host could not be reached, or its chain could not be verified\n\n"
         "Errors are one line on standard error: 'pinning: error: <what went wrong>'.\n"
         "Run 'pinning COMMAND --help' for the options of a command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -73,10 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pinning: interrupted", file=sys.stderr)
         return 130
-    except (LiveError, PolicyError, CertificateError, OSError) as exc:
-        # OSError: unreadable files, and every ssl.SSLError.
+    except LiveError as exc:  # A host not reached or not verified (3), or a UsageError (2).
         print(f"pinning: error: {_one_line(exc)}", file=sys.stderr)
-        return int(getattr(exc, "exit_status", EXIT_FAILED))
+        return int(exc.exit_status)
+    except (PolicyError, CertificateError, OSError) as exc:
+        # What was given cannot be used: a malformed policy, certificate or key, an unreadable
+        # file. (fetch_chain turns every ssl.SSLError of a connection into a LiveError.)
+        print(f"pinning: error: {_one_line(exc)}", file=sys.stderr)
+        return int(getattr(exc, "exit_status", EXIT_USAGE))
     return status
 
 

@@ -1,4 +1,6 @@
-"""``pinning pins TARGET...``: the pins of a live server, or of certificate and key files."""
+"""``pinning pins TARGET...``: the pins of a live server, or of certificate and key files, as
+text, JSON, or ready to paste: a TOML rule, curl's ``--pinnedpubkey``, an OkHttp
+``CertificatePinner``, an Android ``network_security_config.xml`` (also of a whole policy)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import binascii
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +20,16 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from ..core.errors import CertificateError, PolicyError
+from ..core.errors import CertificateError, PinningWarning, PolicyError
+from ..policy.hosts import HostPattern
 from ..policy.pins import _PEM, Pin
+from ..policy.policy import PinPolicy
+from ..sources.nsc import to_android_nsc
 from .live import (
     CONNECT_TO_HELP,
     CertInfo,
     LiveChain,
+    UsageError,
     describe_certificate,
     fetch_chain,
     format_address,
@@ -30,6 +37,7 @@ from .live import (
     redirect,
 )
 from .live import parse_target as parse_host_target
+from .policyfile import load_policy_file
 
 __all__ = ["add_parser", "cert_json", "run", "when"]
 
@@ -67,20 +75,44 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "certificate signing request, which gives the pin of a backup key before any "
         "certificate exists for it. '-' reads standard input. A TARGET naming an existing file "
         "is read as a file.",
-        epilog="examples:\n"
+        epilog="formats:\n"
+        "  text    the pins, with each certificate's subject, issuer and expiry\n"
+        "  json    the same, for a program\n"
+        "  toml    one [[rule]] with every pin, ready to paste into a policy file\n"
+        "  curl    curl's --pinnedpubkey argument: sha256//<base64>;sha256//<base64>\n"
+        "  okhttp  an OkHttp CertificatePinner.Builder() (Kotlin) with .add(host, pin)\n"
+        "  nsc     an Android network_security_config.xml: a <domain-config> and its\n"
+        "          <pin-set>; with --policy, the whole policy\n"
+        "The hosts of toml, okhttp and nsc are those connected to, or --host.\n\n"
+        "examples:\n"
         "  pinning pins api.example.com\n"
         "  pinning pins --format toml api.example.com backup.csr   # a rule to paste\n"
+        "  pinning pins --format curl api.example.com backup.csr   # curl --pinnedpubkey ...\n"
+        "  pinning pins --format nsc --policy pins.toml             # the policy, for Android\n"
         "  pinning pins --insecure 10.0.0.5:8443                   # self-signed: leaf only\n"
         "  openssl x509 -in cert.pem | pinning pins -",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port], a file, or -")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], a file, or -")
     parser.add_argument(
         "--format",
-        choices=("text", "json", "toml"),
+        choices=FORMATS,
         default="text",
-        help="text (default); json; or toml: one [[rule]] with every pin, ready to paste into "
-        "a policy file",
+        help="text (default), json, toml, curl, okhttp or nsc: see below",
+    )
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="a host pattern the pins are for, in toml, okhttp and nsc output (default: the "
+        "hosts connected to); repeatable",
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="POLICY",
+        help="with --format nsc and no TARGET: write this policy (TOML or NSC) as a "
+        "network_security_config.xml",
     )
     parser.add_argument(
         "--cafile", metavar="FILE", help="trust the PEM CA certificates of FILE, not the system's"
@@ -112,13 +144,31 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(run=run)
 
 
+FORMATS = ("text", "json", "toml", "curl", "okhttp", "nsc")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``pinning pins``; print the pins and return 0, or raise with a one-line message."""
+    if args.policy is not None:
+        if args.targets or args.format != "nsc":
+            raise UsageError("--policy writes a whole policy: give it with --format nsc alone")
+        print(to_android_nsc(load_policy_file(args.policy)), end="")
+        return 0
+    if not args.targets:
+        raise UsageError("give a TARGET: host[:port], a file, or -")
+    for pattern in args.host:
+        HostPattern.parse(pattern)  # A bad pattern fails before any connection.
     targets = [_read_target(text, args) for text in args.targets]
     if args.format == "json":
         print(json.dumps([_target_json(target) for target in targets], indent=2))
     elif args.format == "toml":
-        print(_toml(targets))
+        print(_toml(targets, args.host))
+    elif args.format == "curl":
+        print(";".join(pin.curl() for pin in _pins(targets)))
+    elif args.format == "okhttp":
+        print(_okhttp(targets, _hosts(targets, args.host, "okhttp")))
+    elif args.format == "nsc":
+        print(_nsc(targets, _hosts(targets, args.host, "nsc")), end="")
     else:
         for target in targets:
             print(_text(target))
@@ -317,12 +367,54 @@ def _text(target: Target) -> str:
     return "\n".join(lines)
 
 
-def _toml(targets: list[Target]) -> str:
-    hosts = []
-    pins: dict[Pin, str] = {}
+def _live_hosts(targets: list[Target]) -> list[str]:
+    hosts: list[str] = []
     for target in targets:
         if target.chain is not None and target.chain.host not in hosts:
             hosts.append(target.chain.host)
+    return hosts
+
+
+def _hosts(targets: list[Target], given: list[str], form: str) -> list[str]:
+    hosts = given or _live_hosts(targets)
+    if not hosts:
+        raise UsageError(
+            f"--format {form} needs the hosts the pins are for: give --host PATTERN, or a "
+            "host TARGET"
+        )
+    return hosts
+
+
+def _pins(targets: list[Target]) -> list[Pin]:
+    """Every pin of the targets, once, in the order found."""
+    return list(_notes(targets))
+
+
+def _okhttp(targets: list[Target], hosts: list[str]) -> str:
+    lines = [
+        "// OkHttp (Kotlin); in Java: new CertificatePinner.Builder() ... .build();",
+        "val certificatePinner = CertificatePinner.Builder()",
+    ]
+    for host in hosts:
+        lines.extend(
+            f'    .add({json.dumps(host)}, "{pin}")  // {_comment(note)}'
+            for pin, note in _notes(targets).items()
+        )
+    lines.append("    .build()")
+    return "\n".join(lines)
+
+
+def _nsc(targets: list[Target], hosts: list[str]) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PinningWarning)  # A single pin: the XML reader warns.
+        policy = PinPolicy([(hosts, _pins(targets))])
+    return to_android_nsc(policy)
+
+
+def _notes(targets: list[Target]) -> dict[Pin, str]:
+    """Every pin of the targets, once, in the order found, with where it comes from."""
+    pins: dict[Pin, str] = {}
+    for target in targets:
         for index, info in enumerate(target.items):
             if target.chain is None:
                 kind = "CSR" if info.kind == "certificate signing request" else info.kind
@@ -332,6 +424,12 @@ def _toml(targets: list[Target]) -> str:
                 note += "" if target.chain.verified else " (not verified)"
             note += f": {info.subject}" if info.subject else ""
             pins.setdefault(info.pin, note)
+    return pins
+
+
+def _toml(targets: list[Target], given: list[str]) -> str:
+    hosts = given or _live_hosts(targets)
+    pins = _notes(targets)
     lines = [
         "# Keep the pins of keys you control: your leaf's and a backup key's (a CSR). The pin",
         "# of a CA key accepts every certificate that CA issues for these hosts.",

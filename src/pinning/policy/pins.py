@@ -1,4 +1,11 @@
-"""SPKI pins: parsing ``sha256/<base64>`` and ``pin-sha256="<base64>"``, and computing them."""
+"""SPKI pins: parsing ``sha256/<base64>``, curl's ``sha256//<base64>`` and
+``pin-sha256="<base64>"``, and computing them.
+
+The base64 of a 32-byte digest is 44 characters ending in one ``=``. OkHttp's form is
+``sha256/`` and those 44; curl's is ``sha256//`` and those 44. When the base64 itself starts
+with ``/``, OkHttp's form also starts with ``sha256//``: the length tells the two apart (44 or 45
+characters after ``sha256/``), and anything else after ``sha256//`` is refused as ambiguous.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,8 @@ from ..core.errors import PolicyError
 __all__ = ["Pin"]
 
 DIGEST_LEN = 32
+B64_LEN = 44  # base64 of DIGEST_LEN bytes, padded: 43 characters and one "="
+CURL_PREFIX = "sha256//"
 
 _OKHTTP = re.compile(r"([A-Za-z0-9-]+)/(.*)", re.DOTALL)
 _HPKP = re.compile(r'pin-([A-Za-z0-9-]+)="([^"]*)"', re.DOTALL)
@@ -57,10 +66,13 @@ class Pin:
 
     @classmethod
     def parse(cls, text: str) -> Pin:
-        """Parse ``sha256/<base64>`` (OkHttp) or ``pin-sha256="<base64>"`` (HPKP, RFC 7469).
+        """Parse ``sha256/<base64>`` (OkHttp), ``sha256//<base64>`` (curl's
+        ``--pinnedpubkey``) or ``pin-sha256="<base64>"`` (HPKP, RFC 7469).
 
         Surrounding whitespace is ignored. The base64 must be strict, padded and canonical, and
-        decode to exactly 32 bytes.
+        decode to exactly 32 bytes: 44 characters. After ``sha256/`` come either those 44 (OkHttp;
+        they may start with ``/``) or ``/`` and those 44 (curl); any other text after
+        ``sha256//`` is refused, since it could be meant either way.
 
         Args:
             text: The pin as text.
@@ -70,11 +82,17 @@ class Pin:
 
         Raises:
             PolicyError: ``text`` is not such a pin; the message quotes it. Other algorithms than
-                SHA-256 (``sha1/``, ``pin-sha384=``...) are refused.
+                SHA-256 (``sha1/``, ``pin-sha384=``...) are refused, as is a curl list of pins
+                (``sha256//a;sha256//b``).
         """
         if not isinstance(text, str):
             raise PolicyError(f"a pin must be a str like 'sha256/<base64>', not {quote(text)}")
         stripped = text.strip()
+        if ";" in stripped:
+            raise PolicyError(
+                f"malformed pin {quote(text)}: several pins separated by ';' (a curl "
+                "--pinnedpubkey list): give each pin on its own"
+            )
         match = _HPKP.fullmatch(stripped) or _OKHTTP.fullmatch(stripped)
         if match is None:
             raise PolicyError(
@@ -87,6 +105,8 @@ class Pin:
                 f"unsupported pin algorithm {algorithm!r} in {quote(text)}: "
                 "only SHA-256 pins are accepted, use 'sha256/<base64>'"
             )
+        if match.re is _OKHTTP and encoded.startswith("/"):
+            encoded = _slash_form(text, encoded)
         try:
             digest = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
@@ -154,6 +174,33 @@ class Pin:
     def hpkp(self) -> str:
         """Return the pin as an HPKP directive: ``pin-sha256="<base64>"``."""
         return 'pin-sha256="' + base64.b64encode(self.digest).decode("ascii") + '"'
+
+    def curl(self) -> str:
+        """Return the pin as curl's ``--pinnedpubkey`` takes it: ``sha256//<base64>``.
+
+        Several are joined with ``;``: ``sha256//<a>;sha256//<b>``.
+        """
+        return CURL_PREFIX + base64.b64encode(self.digest).decode("ascii")
+
+
+def _slash_form(text: str, rest: str) -> str:
+    """The base64 of a pin written ``sha256//...``: ``rest`` is what follows ``sha256/``.
+
+    44 characters ending in ``=`` are OkHttp's form of a base64 that starts with ``/``; ``/`` and
+    44 are curl's form. Anything else is refused, naming both readings.
+
+    Raises:
+        PolicyError: ``rest`` is neither of these.
+    """
+    if len(rest) == B64_LEN + 1:
+        return rest[1:]  # curl: sha256//<44>
+    if len(rest) == B64_LEN and rest.endswith("="):
+        return rest  # OkHttp: sha256/<44>, the base64 starting with "/"
+    raise PolicyError(
+        f"ambiguous pin {quote(text)}: neither curl's 'sha256//<base64>' ({B64_LEN} characters "
+        f"after 'sha256//') nor 'sha256/<base64>' whose base64 starts with '/' ({B64_LEN} "
+        f"characters ending in '=' after 'sha256/'); {len(rest) - 1} characters follow 'sha256//'"
+    )
 
 
 def _is_one_der_sequence(data: bytes) -> bool:

@@ -19,6 +19,10 @@ One thing a policy cannot express is refused: a domain that Android leaves unpin
 or an empty one) below a pinned ``includeSubdomains`` domain, since the most specific rule would be
 the pinned one. The XML is parsed with expat, refusing any document type declaration, so no entity
 can be declared, expanded or fetched.
+
+:func:`to_android_nsc` writes a policy the other way, as a file that :func:`load_nsc` reads back
+to the same rules. What a Network Security Config cannot say is refused rather than dropped
+(:func:`to_android_nsc` lists it).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 from ..core.errors import PinningWarning, PolicyError
 from ..policy.hosts import HostPattern
@@ -41,7 +46,7 @@ from ..policy.policy import PinPolicy
 if TYPE_CHECKING:
     from ..policy.policy import Reporter
 
-__all__ = ["load_nsc"]
+__all__ = ["load_nsc", "to_android_nsc"]
 
 ROOT = "network-security-config"
 MAX_NESTING = 64  # <domain-config> in <domain-config>: far beyond any real file
@@ -353,3 +358,102 @@ class _Importer:
                     "<domain-config> the pin set, or leave it out",
                 )
         return policy
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def to_android_nsc(policy: PinPolicy) -> str:
+    """Return ``policy`` as an Android ``network_security_config.xml`` (UTF-8 text).
+
+    Each rule becomes a ``<domain>`` (``host``: ``includeSubdomains="false"``; ``**.host``:
+    ``"true"``); the rules that share their pins and expiry share one ``<domain-config>`` and its
+    ``<pin-set>``, whose ``expiration`` is the rules' expiry. :func:`load_nsc` (or
+    :meth:`PinPolicy.from_android_nsc`) reads the file back to the same rules: the same patterns,
+    pins and expiry, enforced and not strict. Trust anchors are not written: each
+    ``<domain-config>`` trusts what the app's ``<base-config>`` trusts.
+
+    Raises:
+        PolicyError: The policy holds what a Network Security Config cannot express, and the
+            file would pin differently: a report-only policy (Android enforces every pin set), a
+            strict one (Android lets every host it has no pin set for connect), a ``*.host``
+            pattern (one label exactly; ``includeSubdomains`` covers the host and every level
+            below) or ``*``, both ``host`` and ``**.host`` (one ``<domain>`` each, and Android
+            refuses a domain given twice), or an expiry that is not 00:00 UTC (an
+            ``expiration`` is a date). The reporter is not part of the file either: failures on
+            the phone are not reported.
+    """
+    if not policy.enforce:
+        raise PolicyError(
+            "a report-only policy (enforce = false) cannot be written as a Network Security "
+            "Config: Android enforces every <pin-set>, so the app would refuse what the policy "
+            "only reports; enforce the policy first"
+        )
+    if policy.strict:
+        raise PolicyError(
+            "a strict policy cannot be written as a Network Security Config: Android connects "
+            "to every host it has no <pin-set> for, trusting the CAs alone; make the policy "
+            "not strict first, or pin a catch-all rule's hosts by name"
+        )
+    groups: dict[tuple[frozenset[Pin], dt.date | None], list[tuple[str, bool]]] = {}
+    seen: dict[str, str] = {}
+    for rule in policy.rules:
+        name, include_subdomains = _nsc_domain(rule.pattern)
+        if name in seen:
+            raise PolicyError(
+                f"rules {quote(seen[name])} and {quote(rule.pattern)} are both <domain> {name} "
+                "in a Network Security Config, which Android refuses: merge them into one "
+                f"**.{name} rule"
+            )
+        seen[name] = rule.pattern
+        key = (rule.pins, _nsc_date(rule.pattern, rule.expires))
+        groups.setdefault(key, []).append((name, include_subdomains))
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<!-- Written by pinning: each <pin> is the base64 SHA-256 of a public key (SPKI). -->",
+        f"<{ROOT}>",
+    ]
+    for (pins, expires), domains in groups.items():
+        lines.append("    <domain-config>")
+        for name, include_subdomains in domains:
+            flag = "true" if include_subdomains else "false"
+            lines.append(f'        <domain includeSubdomains="{flag}">{escape(name)}</domain>')
+        expiration = "" if expires is None else f' expiration="{expires.isoformat()}"'
+        lines.append(f"        <pin-set{expiration}>")
+        for encoded in sorted(base64.b64encode(pin.digest).decode("ascii") for pin in pins):
+            lines.append(f'            <pin digest="SHA-256">{encoded}</pin>')
+        lines.append("        </pin-set>")
+        lines.append("    </domain-config>")
+    lines.append(f"</{ROOT}>")
+    return "\n".join(lines) + "\n"
+
+
+def _nsc_domain(pattern: str) -> tuple[str, bool]:
+    """The ``<domain>`` of a pattern, and its ``includeSubdomains``."""
+    if pattern.startswith("**."):
+        return pattern[3:], True
+    if pattern.startswith("*"):
+        raise PolicyError(
+            f"the pattern {quote(pattern)} cannot be written as a Network Security Config: "
+            "a <domain> is one host, or with includeSubdomains the host and every level below "
+            "it (a '**.' pattern); "
+            + (
+                "'*' (every host) has no <domain>"
+                if pattern == "*"
+                else "'*.' matches one label exactly"
+            )
+        )
+    return pattern, False
+
+
+def _nsc_date(pattern: str, expires: dt.datetime | None) -> dt.date | None:
+    """The ``expiration`` date of a rule's expiry, which must be 00:00 UTC."""
+    if expires is None:
+        return None
+    if expires.timetz().replace(tzinfo=None) != dt.time():
+        raise PolicyError(
+            f"rule {quote(pattern)} expires at {expires:%Y-%m-%d %H:%M:%S} UTC, which a Network "
+            "Security Config cannot say: an expiration is a date (read as its first moment); "
+            "give the rule a date"
+        )
+    return expires.date()
