@@ -92,7 +92,8 @@ def _reason(exc: BaseException) -> str:
         text = " ".join(str(current).split())
         if not parts or text not in parts[-1]:  # urllib3 repeats its cause in its own message
             parts.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
-        current = current.__cause__ or current.__context__
+        hidden = current.__suppress_context__  # raise ... from None
+        current = current.__cause__ or (None if hidden else current.__context__)
     return " <- ".join(parts)
 
 
