@@ -132,11 +132,8 @@ class Repository:
 
     def root_version(self) -> int:
         """The newest root version in the folder."""
-        versions = [
-            int(match.group(1))
-            for name in os.listdir(self.metadata)
-            if (match := _ROOT_FILE.match(name))
-        ]
+        names = os.listdir(self.metadata) if self.metadata.is_dir() else []
+        versions = [int(match.group(1)) for name in names if (match := _ROOT_FILE.match(name))]
         if not versions:
             raise PublishError(f"{self.folder}: not a pin repository (no metadata/1.root.json)")
         return max(versions)
@@ -252,16 +249,8 @@ class Repository:
         """
         report = Publication()
         if check:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    loads_policy(policy.decode("utf-8"), source=self.target)
-            except UnicodeDecodeError:
-                raise PublishError(f"{self.target}: not UTF-8 text; nothing published") from None
-            except PolicyError as exc:
-                raise PublishError(f"{exc}; nothing published") from None
-            for warning in caught:
-                report.say(f"warning: {warning.message}")
+            for warning in self.check(policy):
+                report.say(f"warning: {warning}")
         root = self.root().signed
         signers = {role: self.signer(role, root) for role in ("targets", "snapshot", "timestamp")}
         current = self._current_targets()
@@ -281,6 +270,22 @@ class Repository:
         report.changed = True
         self._sign_targets(report, Metadata(targets), signers)
         return report
+
+    def check(self, policy: bytes) -> list[str]:
+        """Check that ``policy`` is a valid policy file; return its warnings.
+
+        Raises:
+            PublishError: It is not UTF-8 text, or not a valid policy.
+        """
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                loads_policy(policy.decode("utf-8"), source=self.target)
+        except UnicodeDecodeError:
+            raise PublishError(f"{self.target}: not UTF-8 text; nothing published") from None
+        except PolicyError as exc:
+            raise PublishError(f"{exc}; nothing published") from None
+        return [str(warning.message) for warning in caught]
 
     def _current_targets(self) -> Metadata[Targets] | None:
         if not (self.metadata / "timestamp.json").exists():
@@ -340,6 +345,7 @@ class Repository:
             PublishError: Nothing was published yet, or the timestamp key is missing or wrong.
         """
         report = Publication()
+        self.root_version()  # A repository, or say it is none.
         current = self._current_targets()
         if current is None:
             raise PublishError(f"{self.folder}: nothing published yet, no timestamp to sign")
