@@ -86,7 +86,7 @@ def test_an_invalid_policy_publishes_nothing(
         capsys, "--policy", "bad.toml", "--keys", "keys", "--create-keys", "repo"
     )
     assert status == 1 and out == ""
-    assert err.startswith("pinning: error: pins.toml:3: rule 1: unknown key 'pinz'")
+    assert err.startswith("pinning: error: bad.toml:3: rule 1: unknown key 'pinz'")
     assert err.rstrip().endswith("nothing published")
     assert not Path("repo").exists() and not Path("keys").exists()
 

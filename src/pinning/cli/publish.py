@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             if args.policy is None:
                 raise PublishError("--policy POLICY is required to publish a policy")
             policy = Path(args.policy).read_bytes()
-            repo.check(policy)  # Before anything is created.
+            repo.check(policy, args.policy)  # Before anything is created.
             reports = [] if repo.exists() else [repo.create(create_keys=args.create_keys)]
             reports.append(repo.publish(policy))
     except PublishError as exc:

@@ -217,11 +217,11 @@ class DynamicPolicy:
                 version = verify(last, self._trusted_root)
                 policy = self._parse(last.policy, version)
                 self._verified.set()
-                logger.info("pinning.dynamic: policy v%s from the cache %s", version, self._cache)
+                logger.info("policy v%s from the cache %s", version, self._cache)
                 digest = hashlib.sha256(last.policy).hexdigest()
                 return policy, digest, DynamicState("cache", version)
         except Exception as exc:  # An unusable cache is no cache: never trusted, never fatal.
-            logger.warning("pinning.dynamic: ignoring the cache in %s: %s", self._cache, exc)
+            logger.warning("ignoring the cache in %s: %s", self._cache, exc)
         if bundled is not None:
             if not isinstance(bundled, PinPolicy):
                 bundled = load_policy(bundled, reporter=self._reporter)
@@ -239,7 +239,7 @@ class DynamicPolicy:
             warnings.simplefilter("always")
             policy = loads_policy(text, source=source, reporter=self._reporter)
         for warning in caught:
-            logger.warning("pinning.dynamic: %s", warning.message)
+            logger.warning("%s", warning.message)
         return policy
 
     # --- refresh ---------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class DynamicPolicy:
             except Exception as exc:  # Every failure keeps the last good policy.
                 reason = _reason(exc)
                 logger.warning(
-                    "pinning.dynamic: refresh from %s failed, keeping policy %s: %s",
+                    "refresh from %s failed, keeping policy %s: %s",
                     self._metadata_url,
                     self._describe(self.state),
                     reason,
@@ -327,13 +327,11 @@ class DynamicPolicy:
                 try:
                     pin_context(ctx, policy)
                 except Exception as exc:  # The context keeps the policy it had; say so.
-                    logger.error(
-                        "pinning.dynamic: cannot install policy v%s in %r: %s", version, ctx, exc
-                    )
+                    logger.error("cannot install policy v%s in %r: %s", version, ctx, exc)
                     self._state = replace(self._state, error=_reason(exc))
             state = self._state
         self._verified.set()
-        logger.info("pinning.dynamic: policy v%s installed from %s", version, self._metadata_url)
+        logger.info("policy v%s installed from %s", version, self._metadata_url)
         return state
 
     def _remember(self, policy: bytes) -> None:
@@ -349,7 +347,7 @@ class DynamicPolicy:
                 self._cache / _CACHE_FILE, LastGood(self._target, policy, targets, roots)
             )
         except Exception as exc:  # The policy is verified and installed; only the cache failed.
-            logger.warning("pinning.dynamic: cannot write the cache in %s: %s", self._cache, exc)
+            logger.warning("cannot write the cache in %s: %s", self._cache, exc)
 
     def _notify(self, state: DynamicState) -> None:
         if self._on_refresh is None:
@@ -357,7 +355,7 @@ class DynamicPolicy:
         try:
             self._on_refresh(state)
         except Exception:
-            logger.exception("pinning.dynamic: the on_refresh callback failed")
+            logger.exception("the on_refresh callback failed")
 
     @staticmethod
     def _describe(state: DynamicState) -> str:

@@ -271,8 +271,12 @@ class Repository:
         self._sign_targets(report, Metadata(targets), signers)
         return report
 
-    def check(self, policy: bytes) -> list[str]:
+    def check(self, policy: bytes, source: str | None = None) -> list[str]:
         """Check that ``policy`` is a valid policy file; return its warnings.
+
+        Args:
+            policy: The file's bytes.
+            source: The name messages give it (default: the target's name).
 
         Raises:
             PublishError: It is not UTF-8 text, or not a valid policy.
@@ -280,9 +284,10 @@ class Repository:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                loads_policy(policy.decode("utf-8"), source=self.target)
+                loads_policy(policy.decode("utf-8"), source=source or self.target)
         except UnicodeDecodeError:
-            raise PublishError(f"{self.target}: not UTF-8 text; nothing published") from None
+            name = source or self.target
+            raise PublishError(f"{name}: not UTF-8 text; nothing published") from None
         except PolicyError as exc:
             raise PublishError(f"{exc}; nothing published") from None
         return [str(warning.message) for warning in caught]
