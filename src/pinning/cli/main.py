@@ -11,6 +11,7 @@ from ..core.errors import CertificateError, PolicyError
 from . import bench as _bench
 from . import check as _cli_check
 from . import pins as _cli_pins
+from . import publish as _cli_publish
 from .live import EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, LiveError
 
 __all__ = ["EXIT_FAILED", "EXIT_UNREACHABLE", "EXIT_USAGE", "main"]
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
     _bench.add_parser(commands)
+    _cli_publish.add_parser(commands)
     return parser
 
 
