@@ -1,4 +1,4 @@
-"""pinning.twisted: Agent and treq, Twisted's endpoints and a Scrapy crawl, against loopback servers.
+"""pinning.twisted: Agent and treq, and a Scrapy crawl, against loopback servers.
 
 Twisted's reactor runs once for the whole module, in a thread (it cannot be restarted); each test
 calls treq through it. The attackers answer right after the handshake (tlsutil.eager_handler) and
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -49,7 +51,7 @@ from twisted.web.client import (
 )
 
 from pinning import PinFailure, PinMismatch, PinPolicy, PolicyError, find_pin_mismatch
-from pinning.twisted import PinnedPolicyForHTTPS, PinnedScrapyContextFactory
+from pinning.twisted import PinnedPolicyForHTTPS, PinnedScrapyContextFactory, pinned_client_tls
 
 reactor: Any = _reactor
 HEADERS = {"X-Secret": SECRET, "Content-Type": "text/plain"}
@@ -76,8 +78,10 @@ def running_reactor() -> Iterator[None]:
 def trust_root() -> Any:
     """The client's CAs: the genuine one and the rogue (corporate) one."""
     return trustRootFromCertificates(
-        [Certificate.loadPEM(pki().genuine_ca.cert_pem.bytes()),
-         Certificate.loadPEM(pki().rogue_ca.cert_pem.bytes())]
+        [
+            Certificate.loadPEM(pki().genuine_ca.cert_pem.bytes()),
+            Certificate.loadPEM(pki().rogue_ca.cert_pem.bytes()),
+        ]
     )
 
 
@@ -281,9 +285,19 @@ def test_scrapy_crawl_is_pinned(tmp_path: Path) -> None:
     ):
         policy_file = _policy_file(tmp_path / "pins.toml")
         done = subprocess.run(
-            [sys.executable, str(CRAWL), str(policy_file), str(cafile), ",".join(BACKENDS),
-             genuine.url, rogue.url],
-            capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                str(CRAWL),
+                str(policy_file),
+                str(cafile),
+                ",".join(BACKENDS),
+                genuine.url,
+                rogue.url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
@@ -294,3 +308,37 @@ def test_scrapy_crawl_is_pinned(tmp_path: Path) -> None:
     assert genuine.all_received.count(SECRET.encode()) == 2 * len(BACKENDS)  # header and body
     assert rogue.accepted == len(BACKENDS)
     assert rogue.all_received == b""
+
+
+def _handshake(connection: SSL.Connection, server: Any) -> None:
+    """Run ``connection``'s handshake (memory BIOs, as Twisted's) over a socket to ``server``."""
+    with socket.create_connection(server.address, timeout=TIMEOUT) as sock:
+        connection.set_connect_state()
+        while True:
+            try:
+                connection.do_handshake()
+            except SSL.WantReadError:
+                sock.sendall(connection.bio_read(65536))
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionError("the server closed the connection") from None
+                connection.bio_write(data)
+            else:
+                return
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_openssl_itself_fails_the_handshake(active_backend: str, version: str) -> None:
+    # Without Twisted's abort (no protocol to call failVerification on), the verify callback's
+    # refusal alone makes OpenSSL fail the handshake: the check is not a late abort.
+    creator = pinned_client_tls(genuine_policy(), HOST, trustRoot=trust_root())
+    # A protocol with no failVerification: only what Twisted's creator reads (for ALPN).
+    protocol = SimpleNamespace(factory=SimpleNamespace(wrappedFactory=None))
+    with (
+        serving(pki().rogue, eager_handler(), maximum=VERSIONS[version]) as server,
+        pytest.raises(SSL.Error, match="certificate verify failed"),
+    ):
+        _handshake(creator.clientConnectionForTLS(protocol), server)
+    assert server.all_received == b""
+    with serving(pki().genuine, eager_handler(), maximum=VERSIONS[version]) as server:
+        _handshake(creator.clientConnectionForTLS(protocol), server)

@@ -17,12 +17,17 @@ from OpenSSL import SSL, crypto
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.internet.ssl import Certificate, optionsForClientTLS, trustRootFromCertificates
 from twisted.web.iweb import IPolicyForHTTPS
-from zope.interface import implementer
+from zope.interface import implementer  # type: ignore[import-untyped]
 
 from ...policy.policy import PinPolicy
 from .verify import VERIFY_MODE, PinVerifier, host_text
 
-__all__ = ["PinnedClientCreator", "PinnedPolicyForHTTPS", "pinned_client_tls", "trust_root_from_pem"]
+__all__ = [
+    "PinnedClientCreator",
+    "PinnedPolicyForHTTPS",
+    "pinned_client_tls",
+    "trust_root_from_pem",
+]
 
 # A Twisted trust root: a Certificate, or what platformTrust() and trustRootFromCertificates()
 # return (IOpenSSLTrustRoot, which Twisted keeps in a private module).
@@ -51,8 +56,8 @@ def trust_root_from_pem(path: str | os.PathLike[str]) -> TrustRoot:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise ValueError(f"{os.fspath(path)!r} holds no readable PEM certificate: {exc}") from exc
-    roots = [Certificate(crypto.X509.from_cryptography(cert)) for cert in certs]
-    return trustRootFromCertificates(roots)
+    roots = [Certificate(crypto.X509.from_cryptography(cert)) for cert in certs]  # type: ignore[no-untyped-call]
+    return trustRootFromCertificates(roots)  # type: ignore[no-untyped-call]
 
 
 @implementer(IOpenSSLClientConnectionCreator)
@@ -63,7 +68,8 @@ class PinnedClientCreator:
 
     Args:
         inner: The creator whose connections to pin (its ``clientConnectionForTLS`` makes
-            them); its verify callback, if any, is replaced.
+            them; an ``IOpenSSLClientConnectionCreator``); its verify callback, if any, is
+            replaced.
         policy: The pins to enforce.
         hostname: The host connected to (an IDNA A-label name or an IP address).
         port: The port, for reports.
@@ -72,7 +78,7 @@ class PinnedClientCreator:
 
     def __init__(
         self,
-        inner: IOpenSSLClientConnectionCreator,
+        inner: Any,
         policy: PinPolicy,
         hostname: str,
         *,
@@ -85,7 +91,7 @@ class PinnedClientCreator:
         self._port = port
         self._pin_only = pin_only
 
-    def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:  # noqa: N802 (Twisted's)
+    def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
         """Make the connection with the inner creator, then give it the pinning verify callback
         (``IOpenSSLClientConnectionCreator``)."""
         connection: SSL.Connection = self._inner.clientConnectionForTLS(tlsProtocol)
@@ -110,11 +116,11 @@ def pinned_client_tls(
     hostname: str | bytes,
     *,
     port: int | None = None,
-    trustRoot: TrustRoot | None = None,  # noqa: N803 (Twisted's name)
+    trustRoot: TrustRoot | None = None,
     pin_only: bool = False,
 ) -> PinnedClientCreator:
-    """Return a pinned client connection creator, as :func:`twisted.internet.ssl.optionsForClientTLS`
-    returns an unpinned one.
+    """Return a pinned client connection creator, as Twisted's ``optionsForClientTLS`` returns an
+    unpinned one.
 
     The chain is verified against ``trustRoot`` by OpenSSL, the server's name by
     ``service_identity``, and the verified chain against ``policy``, all inside the handshake:
@@ -161,7 +167,7 @@ class PinnedPolicyForHTTPS:
     def __init__(
         self,
         policy: PinPolicy,
-        trustRoot: TrustRoot | None = None,  # noqa: N803 (Twisted's name)
+        trustRoot: TrustRoot | None = None,
         *,
         cafile: str | os.PathLike[str] | None = None,
         pin_only: bool = False,
@@ -176,7 +182,7 @@ class PinnedPolicyForHTTPS:
         self.trust_root = trustRoot
         self.pin_only = pin_only
 
-    def creatorForNetloc(self, hostname: bytes, port: int) -> PinnedClientCreator:  # noqa: N802
+    def creatorForNetloc(self, hostname: bytes, port: int) -> PinnedClientCreator:
         """Return the pinned connection creator for ``hostname`` (``IPolicyForHTTPS``)."""
         return pinned_client_tls(
             self.policy, hostname, port=port, trustRoot=self.trust_root, pin_only=self.pin_only

@@ -10,8 +10,8 @@ one reads:
   (:meth:`~pinning.PinPolicy.load`). Required.
 - ``PINNING_CAFILE``: a file of PEM CA certificates to trust instead of the platform's. Optional.
 
-Scrapy's TLS settings (``DOWNLOADER_CLIENT_TLS_METHOD``, ``..._CIPHERS``, ``DOWNLOAD_TLS_*``) are not
-applied: Twisted's defaults are used.
+Scrapy's TLS settings (``DOWNLOADER_CLIENT_TLS_METHOD``, ``..._CIPHERS``, ``DOWNLOAD_TLS_*``) are
+not applied: Twisted's defaults are used.
 """
 
 from __future__ import annotations

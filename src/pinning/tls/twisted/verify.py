@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 from ...policy.failure import PinMismatch
 from ...policy.policy import PinPolicy
 
-__all__ = ["PinVerifier", "VERIFY_MODE", "host_text"]
+__all__ = ["VERIFY_MODE", "PinVerifier", "host_text"]
 
 VERIFY_MODE = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
 """The verify mode of every pinned connection: verify the server's chain (a client always gets a
@@ -194,7 +194,7 @@ class PinVerifier:
         self._release()
         fail = getattr(protocol, "failVerification", None)
         if fail is not None:
-            fail(Failure(exc))
+            fail(Failure(exc))  # type: ignore[no-untyped-call]
 
     def _release(self) -> None:
         """Drop the chain and the protocol (the connection holds this callback: no cycle)."""
