@@ -342,3 +342,16 @@ def test_openssl_itself_fails_the_handshake(active_backend: str, version: str) -
     assert server.all_received == b""
     with serving(pki().genuine, eager_handler(), maximum=VERSIONS[version]) as server:
         _handshake(creator.clientConnectionForTLS(protocol), server)
+
+
+def test_import_pinning_loads_no_twisted() -> None:
+    code = "import json, sys, pinning; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(done.stdout))
+    for name in ("twisted", "OpenSSL", "service_identity", "treq", "scrapy", "zope.interface"):
+        assert name not in loaded, name
+    assert not {
+        name for name in loaded if name.startswith(("pinning.tls.twisted", "pinning.twisted"))
+    }
