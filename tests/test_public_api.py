@@ -60,6 +60,16 @@ def test_import_pinning_loads_no_command_line_and_no_optional_integration() -> N
         "urllib3",
         "httpx",
         "aiohttp",
+        "pinning.twisted",
+        "pinning.tls.twisted",
+        "twisted",
+        "OpenSSL",
+        "service_identity",
+        "pinning.dynamic",
+        "tuf",
+        "securesystemslib",
+        "prometheus_client",
+        "opentelemetry",
     ):
         assert name not in loaded, name
     for layer in ("core", "policy", "sources", "report", "tls"):
