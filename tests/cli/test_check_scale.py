@@ -293,3 +293,64 @@ def test_progress_line_on_a_terminal_only(tmp_path: Path, cafile: str) -> None:
     assert "\r" not in proc.stdout
     assert piped.stderr == ""
     assert sorted(proc.stdout.splitlines()) == sorted(piped.stdout.splitlines())
+
+
+# -- ports in the policy's own host list (check = [...]) -------------------------------------------
+
+
+def test_the_policy_names_its_servers_with_ports(
+    tmp_path: Path, cafile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with tls_server(pki().genuine) as first, tls_server(pki().genuine) as second:
+        policy = tmp_path / "pins.toml"
+        policy.write_text(
+            "[[rule]]\n"
+            'hosts = ["localhost"]\n'
+            f"pins = {json.dumps([str(p) for p in GOOD])}\n"
+            f'check = ["localhost:{first.port}", "localhost:{second.port}"]\n'
+            "[[rule]]\n"
+            'hosts = ["127.0.0.1"]\n'
+            f"pins = {json.dumps([str(p) for p in GOOD])}\n"
+        )
+        status, out, err = cli(
+            capsys,
+            "check",
+            "--format",
+            "json",
+            "--port",
+            str(second.port),
+            str(policy),
+            "--cafile",
+            cafile,
+        )
+    assert (status, err) == (0, "")
+    # The declared servers with their ports, then the exact host no check entry names, on --port.
+    assert [(h["host"], h["port"], h["status"]) for h in json.loads(out)["hosts"]] == [
+        ("localhost", first.port, "pass"),
+        ("localhost", second.port, "pass"),
+        ("127.0.0.1", second.port, "pass"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ('["other.example:443"]', "pins.toml:4: rule 1: check: 'other.example:443' is not covered"),
+        ('["localhost:0"]', "pins.toml:4: rule 1: check: 'localhost:0': the port must be"),
+        ('"localhost:443"', "pins.toml:4: rule 1: 'check' must be an array of strings"),
+        ("[]", "pins.toml:4: rule 1: 'check' is empty"),
+    ],
+)
+def test_a_bad_check_entry_names_the_file_line_and_rule(
+    check: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "pins.toml"
+    policy.write_text(
+        "[[rule]]\n"
+        'hosts = ["localhost"]\n'
+        f"pins = {json.dumps([str(p) for p in GOOD])}\n"
+        f"check = {check}\n"
+    )
+    status, out, err = cli(capsys, "check", str(policy))
+    assert (status, out) == (2, "")
+    assert message in err, err

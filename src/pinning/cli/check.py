@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import PinningWarning
+from ..policy.hosts import canonical_host
 from ..policy.pins import Pin
 from ..policy.policy import PinPolicy, PinRule
 from .live import (
@@ -54,7 +55,7 @@ from .live import (
     redirect,
 )
 from .pins import cert_json, when
-from .policyfile import load_policy_file
+from .policyfile import declared_check_targets, load_policy_file
 from .progress import Progress
 from .targets import Target, collect_targets
 
@@ -163,7 +164,8 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help=f"the port of the policy's hosts and of hosts given without one "
+        help=f"the port of the policy's hosts and of hosts given without one (a policy's rule "
+        f"can name its servers with ports: check = [\"host:8443\"]) "
         f"(default {DEFAULT_PORT})",
     )
     parser.add_argument(
@@ -252,7 +254,16 @@ def _emit(text: str) -> None:
 def _targets(args: argparse.Namespace, policy: PinPolicy) -> list[Target]:
     if args.hosts or args.hosts_file:
         return collect_targets(args.hosts, args.hosts_file, args.port)
-    targets = [(rule.pattern, args.port) for rule in policy.rules if _is_exact(rule)]
+    # The servers the policy names for checking (``check = [...]`` in a rule), then the exact
+    # host patterns none of them names, on --port.
+    declared = declared_check_targets(args.policy)
+    targets = [(host, args.port if port is None else port) for host, port in declared]
+    named = {canonical_host(host) for host, _ in declared}
+    targets += [
+        (rule.pattern, args.port)
+        for rule in policy.rules
+        if _is_exact(rule) and rule.pattern not in named
+    ]
     if not targets:
         raise UsageError(
             f"{args.policy} has no exact host to connect to (only wildcard rules): name "

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from ..core.errors import CertificateError
-from ..policy.hosts import canonical_host
+from ..core.errors import CertificateError, PolicyError
+from ..policy.hosts import canonical_host, split_host_port
 from ..policy.pins import Pin, quote
 from ..tls.chain import peer_leaf, require_verified_chain, verified_chain
 
@@ -145,28 +145,23 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+_NOT_A_HOST = " is not a host name, an IP address or a file"
+
+
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address.
 
     Raises:
         UsageError: The host is not a valid name or address, or the port not 1 to 65535.
     """
-    host, port_text = text, ""
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0 or (end + 1 < len(text) and text[end + 1] != ":"):
-            raise UsageError(f"{quote(text)} is not host[:port]")
-        host, port_text = text[1:end], text[end + 2 :]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    port = default_port
-    if port_text or text.endswith(":"):
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise UsageError(f"{quote(text)}: the port must be a number from 1 to 65535")
-        port = int(port_text)
-    if canonical_host(host) is None:
-        raise UsageError(f"{quote(text)} is not a host name, an IP address or a file")
-    return host, port
+    try:
+        host, port = split_host_port(text)
+    except PolicyError as exc:
+        message = str(exc)
+        if message.endswith(" is not a host name or an IP address"):  # may be a file's name
+            message = message.replace(" is not a host name or an IP address", _NOT_A_HOST)
+        raise UsageError(message) from None
+    return host, default_port if port is None else port
 
 
 def parse_connect_to(text: str) -> ConnectTo:

@@ -46,7 +46,14 @@ import idna
 from ..core.errors import PolicyError
 from .pins import quote
 
-__all__ = ["HostIndex", "HostPattern", "Kind", "canonical_host", "openssl_address"]
+__all__ = [
+    "HostIndex",
+    "HostPattern",
+    "Kind",
+    "canonical_host",
+    "openssl_address",
+    "split_host_port",
+]
 
 MAX_NAME_LEN = 253
 MAX_LABEL_LEN = 63
@@ -486,3 +493,28 @@ class HostIndex(Generic[T]):
                     return found
                 suffix = suffix.partition(".")[2]
         return self._any
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """Split ``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address into the host, as
+    written, and the port (None when none is given).
+
+    Raises:
+        PolicyError: The host is not a valid name or address, or the port not 1 to 65535.
+    """
+    host, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or (end + 1 < len(text) and text[end + 1] != ":"):
+            raise PolicyError(f"{quote(text)} is not host[:port]")
+        host, port_text = text[1:end], text[end + 2 :]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    port = None
+    if port_text or text.endswith(":"):
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise PolicyError(f"{quote(text)}: the port must be a number from 1 to 65535")
+        port = int(port_text)
+    if canonical_host(host) is None:
+        raise PolicyError(f"{quote(text)} is not a host name or an IP address")
+    return host, port

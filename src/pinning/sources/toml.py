@@ -10,6 +10,11 @@ The format::
     hosts = ["api.example.com", "**.cdn.example.com"]
     pins  = ["sha256/...", "sha256/..."]
     expires = 2027-01-31          # optional
+    check = ["api.example.com:8443", "edge.cdn.example.com"]   # optional, see below
+
+``check`` is for ``pinning check`` only: the servers it connects to for this rule, each
+``host``, ``host:port`` or ``[v6]:port`` (the host must be covered by the rule); the policy itself
+ignores it. Without it, ``pinning check`` connects to the rule's exact host patterns.
 
 Every problem is a :class:`~pinning.PolicyError` whose message starts with the file and the line,
 then the rule, as compilers do: ``pins.toml:9: rule 2: malformed pin 'sha256/x': invalid base64``.
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import PinningWarning, PolicyError
-from ..policy.hosts import HostPattern
+from ..policy.hosts import HostPattern, canonical_host, split_host_port
 from ..policy.pins import Pin, quote
 from ..policy.policy import PinPolicy
 
@@ -43,10 +48,10 @@ else:  # pragma: no cover (Python 3.10)
 if TYPE_CHECKING:
     from ..policy.policy import Reporter
 
-__all__ = ["load_policy", "loads_policy"]
+__all__ = ["check_targets", "load_policy", "loads_policy"]
 
 POLICY_KEYS = ("expires", "enforce", "strict", "rule")
-RULE_KEYS = ("hosts", "pins", "expires")
+RULE_KEYS = ("hosts", "pins", "expires", "check")
 
 # tomllib ends its messages with "(at line 3, column 7)" or "(at end of document)".
 _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
@@ -72,6 +77,28 @@ def load_policy(path: str | os.PathLike[str], *, reporter: Reporter | None = Non
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise PolicyError(f"{source}:{line}:{column}: not UTF-8 text") from None
     return loads_policy(text, source=source, reporter=reporter)
+
+
+def check_targets(path: str | os.PathLike[str]) -> list[tuple[str, int | None]]:
+    """Return the ``check`` servers of every rule of the TOML policy at ``path``, in file order:
+    (host as written, port or None).
+
+    Raises:
+        PolicyError: The file is not a valid policy.
+        OSError: The file cannot be read.
+    """
+    source = os.fsdecode(path)
+    with open(path, "rb") as file:
+        data = file.read()
+    try:
+        text = data.decode("utf-8")
+        document = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(_decode_error(source, exc)) from None
+    spec = _Reader(source, text).read(document)
+    return [target for rule in spec.rules for target in rule.check]
 
 
 def loads_policy(
@@ -130,6 +157,7 @@ class RuleSpec:
         hosts: Its host patterns, as written.
         pins: Its pins.
         expires: Its own expiry, or None.
+        check: The servers ``pinning check`` connects to for it: (host, port or None).
     """
 
     index: int
@@ -137,6 +165,7 @@ class RuleSpec:
     hosts: tuple[str, ...]
     pins: tuple[Pin, ...]
     expires: dt.date | dt.datetime | None
+    check: tuple[tuple[str, int | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -381,4 +410,26 @@ class _Reader:
                 )
             pins.append(pin)
         expires = self._expires(table, index)
-        return RuleSpec(index, self._rule_line(index), tuple(hosts), tuple(pins), expires)
+        check = self._check(table, index, hosts) if "check" in table else ()
+        return RuleSpec(index, self._rule_line(index), tuple(hosts), tuple(pins), expires, check)
+
+    def _check(
+        self, table: dict[str, Any], index: int, hosts: list[str]
+    ) -> tuple[tuple[str, int | None], ...]:
+        line = self._key_line("check", index)
+        patterns = [HostPattern.parse(text) for text in hosts]
+        found: list[tuple[str, int | None]] = []
+        for text in self._strings(table, "check", index, '"api.example.com:8443"'):
+            try:
+                host, port = split_host_port(text)
+            except PolicyError as exc:
+                raise self.error(f"check: {exc}", line=line, rule=index) from None
+            canonical = canonical_host(host)
+            if canonical is None or not any(p.matches(canonical) for p in patterns):
+                raise self.error(
+                    f"check: {quote(text)} is not covered by this rule's hosts",
+                    line=line,
+                    rule=index,
+                )
+            found.append((host, port))
+        return tuple(found)
