@@ -140,15 +140,15 @@ BAD = [
     (
         f'[[rule]]\nhosts = ["a.example"]\n{PINS}\n\n[[rule]]\nhost = ["b.example"]\n{PINS}\n',
         "pins.toml:6: rule 2: unknown key 'host' (did you mean 'hosts'? expected hosts, pins, "
-        "expires)",
+        "expires, check)",
     ),
     (
         f'[[rule]]\nhosts = ["a.example"]\n{PINS}\nreport-uri = "https://x.example/"\n',
-        "pins.toml:4: rule 1: unknown key 'report-uri' (expected hosts, pins, expires)",
+        "pins.toml:4: rule 1: unknown key 'report-uri' (expected hosts, pins, expires, check)",
     ),
     (
         f'[[rule]]\nhosts = ["a.example"]\n{PINS}\n\n[rule.extra]\nx = 1\n',
-        "pins.toml:1: rule 1: unknown key 'extra' (expected hosts, pins, expires)",
+        "pins.toml:1: rule 1: unknown key 'extra' (expected hosts, pins, expires, check)",
     ),
     (
         f'[options]\nstrict = true\n[[rule]]\nhosts = ["a.example"]\n{PINS}\n',
