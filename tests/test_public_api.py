@@ -15,6 +15,7 @@ PUBLIC = [
     "HttpReporter",
     "LoggingReporter",
     "NotPinnableError",
+    "OutcomeCounts",
     "Pin",
     "PinFailure",
     "PinMismatch",
@@ -22,6 +23,7 @@ PUBLIC = [
     "PinRule",
     "PinningWarning",
     "PolicyError",
+    "PolicyMetrics",
     "Status",
     "create_default_context",
     "find_pin_mismatch",
@@ -59,6 +61,10 @@ def test_import_pinning_loads_no_command_line_and_no_optional_integration() -> N
         "urllib3",
         "httpx",
         "aiohttp",
+        "prometheus_client",
+        "opentelemetry",
+        "pinning.report.prometheus",
+        "pinning.report.otel",
     ):
         assert name not in loaded, name
     for layer in ("core", "policy", "sources", "report", "tls"):
