@@ -15,7 +15,7 @@ from ..core.certinput import ONLY_BYTES as _ONLY_BYTES
 from ..core.certinput import ONLY_CERTIFICATES as _ONLY_CERTIFICATES
 from ..core.certinput import der as _der
 from ..core.errors import CertificateError, PinningWarning, PolicyError
-from .failure import MISMATCH, LoggingReporter, PinFailure, PinMismatch, Reporter
+from .failure import MISMATCH, LoggingReporter, PinFailure, PinMismatch, Reporter, log_fields
 from .hosts import HostIndex, HostPattern, canonical_host
 from .loaders import loader
 from .message import failure_message, readable_pins
@@ -548,7 +548,17 @@ class PinPolicy:
                 return
             self._expired_rules_logged.add(rule.pattern)
         logger.warning(
-            "pinning rule %r expired at %s: its pins are no longer enforced", rule.pattern, expires
+            "pinning rule %r expired at %s: its pins are no longer enforced",
+            rule.pattern,
+            expires,
+            extra={
+                "pinning_event": "rule_expired",
+                "pinning_host": host,
+                "pinning_port": attempt[0],
+                "pinning_rule": rule.pattern,
+                "pinning_outcome": "expired",
+                "pinning_expires": _rfc3339(rule.expires),
+            },
         )
 
     def _expired_path(
@@ -565,8 +575,10 @@ class PinPolicy:
         pin-only, refuse it (and report it): the log then says that it was refused, not that
         pins are no longer enforced."""
         if not pin_only:
-            self._count(self.rule_for(hostname), EXPIRED)
-            self._log_expired()
+            rule = self.rule_for(hostname)
+            self._count(rule, EXPIRED)
+            name = hostname if hostname is not None else peer or UNNAMED_PEER
+            self._log_expired(name, port, rule)
             return
         if hostname is None:
             host = peer or UNNAMED_PEER
@@ -694,10 +706,16 @@ class PinPolicy:
                 self._reporter,
                 failure.hostname,
                 exc_info=True,
+                extra={
+                    "pinning_event": "reporter_failed",
+                    "pinning_reporter": repr(self._reporter),
+                    **log_fields(failure),
+                },
             )
 
-    def _log_expired(self) -> None:
-        """Log, once per policy, that it has expired (when a connection is let through for it)."""
+    def _log_expired(self, host: object, port: int | None, rule: PinRule | None) -> None:
+        """Log, once per policy, that it has expired (when a connection is let through for it:
+        ``host``, ``port`` and ``rule`` are that connection's, for the record's fields)."""
         with self._lock:
             if self._expired_logged:
                 return
@@ -705,6 +723,14 @@ class PinPolicy:
         logger.warning(
             "pinning policy expired at %s: pins are no longer enforced",
             self._expires.isoformat() if self._expires else "?",
+            extra={
+                "pinning_event": "policy_expired",
+                "pinning_host": str(host),
+                "pinning_port": port,
+                "pinning_rule": None if rule is None else rule.pattern,
+                "pinning_outcome": "expired",
+                "pinning_expires": _rfc3339(self._expires),
+            },
         )
 
     def __repr__(self) -> str:
@@ -726,6 +752,11 @@ _LOOKUPS_KEPT = 1024
 _LONGEST_KEPT = 6
 _CHAINS_PER_HOST = 4
 _PASSED_HOSTS = 64
+
+
+def _rfc3339(moment: dt.datetime | None) -> str | None:
+    """Return ``moment`` (aware) as RFC 3339 UTC, as log fields give times; None stays None."""
+    return None if moment is None else moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_chain_type(chain: object) -> None:
