@@ -118,6 +118,29 @@ def test_chain_check(
         measure(lambda: policy.check(HOST, chain), group=group, backend=side, units=1)
 
 
+@pytest.mark.parametrize("side", ["c", "pure"])
+def test_fast_path_remembered(
+    measure: Callable[..., Any], chains: dict[str, list[bytes]], side: str
+) -> None:
+    """``PinPolicy._passes`` answering from its memory of chains that passed: the cheapest
+    passing decision, so the one where counting it (``remembered``) weighs the most."""
+    chain = chains["rsa2048"]
+    policy = PinPolicy({HOST: [Pin(_bench.reference_spki_sha256(chain[2])), Pin(bytes(32))]})
+    with using(side):
+        assert policy._passes(HOST, chain)
+        passes = lambda: policy._passes(HOST, chain)  # noqa: E731
+        assert measure(passes, group="fast-path", backend=side, units=1)
+    assert policy.metrics().rules[HOST].remembered >= 1
+
+
+def test_metrics_snapshot(measure: Callable[..., Any]) -> None:
+    """``PinPolicy.metrics()`` on a policy of 20 rules: what a scrape pays (never a handshake)."""
+    pins = [Pin(bytes([1]) * 32), Pin(bytes([2]) * 32)]
+    policy = PinPolicy({f"host{n}.example.com": pins for n in range(20)})
+    snapshot = measure(policy.metrics, group="metrics", backend="snapshot", units=1)
+    assert len(snapshot.rules) == 20
+
+
 @pytest.mark.parametrize("side", ["unpinned", "c", "pure", "reference"])
 def test_handshake(measure: Callable[..., Any], handshaker: _bench.Handshaker, side: str) -> None:
     """A full TLS 1.3 handshake on loopback: the client thread's CPU time.

@@ -15,6 +15,7 @@ PUBLIC = [
     "HttpReporter",
     "LoggingReporter",
     "NotPinnableError",
+    "OutcomeCounts",
     "Pin",
     "PinFailure",
     "PinMismatch",
@@ -23,6 +24,7 @@ PUBLIC = [
     "PinningWarning",
     "PolicyError",
     "PolicyFile",
+    "PolicyMetrics",
     "Status",
     "create_default_context",
     "find_pin_mismatch",
@@ -70,6 +72,8 @@ def test_import_pinning_loads_no_command_line_and_no_optional_integration() -> N
         "securesystemslib",
         "prometheus_client",
         "opentelemetry",
+        "pinning.report.prometheus",
+        "pinning.report.otel",
     ):
         assert name not in loaded, name
     for layer in ("core", "policy", "sources", "report", "tls"):

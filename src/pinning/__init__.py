@@ -14,6 +14,7 @@ from .core.backend import backend as _chosen
 from .core.errors import CertificateError, NotPinnableError, PinningWarning, PolicyError
 from .core.status import Status
 from .policy.failure import PinMismatch, find_pin_mismatch
+from .policy.metrics import OutcomeCounts, PolicyMetrics
 from .policy.pins import Pin
 from .policy.policy import PinFailure, PinPolicy, PinRule
 from .report.http import HttpReporter, LoggingReporter
@@ -29,6 +30,7 @@ __all__ = [
     "HttpReporter",
     "LoggingReporter",
     "NotPinnableError",
+    "OutcomeCounts",
     "Pin",
     "PinFailure",
     "PinMismatch",
@@ -37,6 +39,7 @@ __all__ = [
     "PinningWarning",
     "PolicyError",
     "PolicyFile",
+    "PolicyMetrics",
     "Status",
     "create_default_context",
     "find_pin_mismatch",

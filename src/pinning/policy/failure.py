@@ -23,6 +23,7 @@ __all__ = [
     "PinMismatch",
     "Reporter",
     "find_pin_mismatch",
+    "log_fields",
 ]
 
 _UTC = dt.timezone.utc
@@ -121,8 +122,31 @@ def _rfc3339(moment: dt.datetime) -> str:
 
 
 
+def log_fields(failure: PinFailure) -> dict[str, Any]:
+    """Return the facts of ``failure`` as the ``extra`` fields of a log record, so that a JSON
+    log handler needs no parsing of the text: ``pinning_host``, ``pinning_port``,
+    ``pinning_rule`` (the pattern, or None), ``pinning_pins`` (the rule's pins, sorted),
+    ``pinning_chain_pins`` (the chain's, leaf first, at most ten), ``pinning_outcome``
+    (``"refused"`` or ``"report_only"``), ``pinning_reason`` (one line) and
+    ``pinning_expires`` (RFC 3339, or None). Every name starts with ``pinning_``, so none
+    collides with an attribute of :class:`logging.LogRecord`."""
+    return {
+        "pinning_host": failure.hostname,
+        "pinning_port": failure.port,
+        "pinning_rule": failure.pattern,
+        "pinning_pins": sorted(str(pin) for pin in failure.expected),
+        "pinning_chain_pins": [str(pin) for pin in failure.chain_pins[:_LISTED]],
+        "pinning_outcome": "refused" if failure.enforced else "report_only",
+        "pinning_reason": " ".join(failure.reason.split()),
+        "pinning_expires": None if failure.expires is None else _rfc3339(failure.expires),
+    }
+
+
 class LoggingReporter:
     """Log one warning per pin failure on the ``"pinning"`` logger. The default reporter.
+
+    The record carries the failure's facts as ``extra`` fields (:func:`log_fields`), and
+    ``pinning_event`` ``"pin_failure"``.
 
     Args:
         logger: The logger to use instead of ``logging.getLogger("pinning")``.
@@ -155,6 +179,7 @@ class LoggingReporter:
             outcome,
             " ".join(failure.reason.split()),  # One line, always.
             where,
+            extra={"pinning_event": "pin_failure", **log_fields(failure)},
         )
 
     def __repr__(self) -> str:

@@ -15,10 +15,22 @@ from ..core.certinput import ONLY_BYTES as _ONLY_BYTES
 from ..core.certinput import ONLY_CERTIFICATES as _ONLY_CERTIFICATES
 from ..core.certinput import der as _der
 from ..core.errors import CertificateError, PinningWarning, PolicyError
-from .failure import MISMATCH, LoggingReporter, PinFailure, PinMismatch, Reporter
+from .failure import MISMATCH, LoggingReporter, PinFailure, PinMismatch, Reporter, log_fields
 from .hosts import HostIndex, HostPattern, canonical_host
 from .loaders import loader
 from .message import failure_message, readable_pins
+from .metrics import (
+    EXPIRED,
+    FAST_PATH,
+    PASSED,
+    REFUSED,
+    REMEMBERED,
+    REPORT_ONLY,
+    PolicyMetrics,
+    Tally,
+    new_tally,
+    read_tally,
+)
 from .pins import Pin, quote
 from .rule import PinRule, _expiry, _pattern_texts, _pin_set, _rule_items
 
@@ -87,8 +99,11 @@ class PinPolicy:
         "_passed",
         "_reporter",
         "_rules",
+        "_since",
         "_strict",
+        "_tallies",
         "_unnamed_rule",
+        "_unpinned",
     )
 
     def __init__(
@@ -113,8 +128,8 @@ class PinPolicy:
         # Host names as given (exact str) -> their canonical form and rule; see _lookup.
         self._lookups: dict[str, tuple[str | None, PinRule | None]] = {}
         # Host names as given (exact str) -> the verified chains that passed for them, each with
-        # the moment its pass stops counting; see _passes.
-        self._passed: dict[str, tuple[tuple[tuple[Any, ...], dt.datetime | None], ...]] = {}
+        # the moment its pass stops counting and the counter of its hits; see _passes.
+        self._passed: dict[str, tuple[tuple[tuple[Any, ...], dt.datetime | None, Any], ...]] = {}
         self._lock = threading.Lock()
         self._expired_logged = False
         self._expired_rules_logged: set[str] = set()
@@ -140,6 +155,11 @@ class PinPolicy:
         if not built:
             raise PolicyError("a pinning policy needs at least one rule")
         self._rules = tuple(built)
+        # The counters of each rule (by pattern) and of the connections no rule decided, made now
+        # so that counting a connection is one next() on one of them (policy/metrics.py).
+        self._since = dt.datetime.now(_UTC)
+        self._tallies: dict[str, Tally] = {rule.pattern: new_tally() for rule in built}
+        self._unpinned: Tally = new_tally()
         self._unnamed_rule = next((rule for rule in built if rule.pattern == "*"), None)
         # Whether some rule keeps applying after the policy's own expiry (its expiry is later).
         self._outliving = self._expires is not None and any(
@@ -255,6 +275,26 @@ class PinPolicy:
             raise ValueError("now must be an aware datetime")
         return now >= self._expires
 
+    def metrics(self) -> PolicyMetrics:
+        """Return how many connections this policy has decided, per rule and outcome.
+
+        Each handshake of a context pinned with this policy, and each call of :meth:`check`,
+        is counted once, in the row of the rule that decided it (``"(unpinned)"`` when none
+        did), under one outcome: ``passed``, ``fast_path``, ``remembered``, ``resumed``,
+        ``expired``, ``report_only`` or ``refused`` (:mod:`pinning.policy.metrics`). The counts
+        start at zero when the policy is built; a snapshot is cheap and takes no lock.
+        """
+        return PolicyMetrics(
+            since=self._since,
+            rules={pattern: read_tally(tally) for pattern, tally in self._tallies.items()},
+            unpinned=read_tally(self._unpinned),
+        )
+
+    def _count(self, rule: PinRule | None, outcome: int) -> None:
+        """Count one connection decided outside :meth:`check` and :meth:`_passes` (a resumed
+        session, a refusal of the TLS layer), in ``rule``'s row (None: the unpinned one)."""
+        next((self._unpinned if rule is None else self._tallies[rule.pattern])[outcome])
+
     def rule_for(self, hostname: str | None) -> PinRule | None:
         """Return the most specific rule covering ``hostname``, or None.
 
@@ -320,9 +360,12 @@ class PinPolicy:
         key = tuple(chain)
         passed = self._passed.get(hostname)
         if passed is not None:
-            for certs, until in passed:
+            for certs, until, hits in passed:
                 if certs == key:
-                    return until is None or dt.datetime.now(_UTC) < until
+                    if until is None or dt.datetime.now(_UTC) < until:
+                        next(hits)
+                        return True
+                    return False
         rule = self._lookup(hostname)[1]
         if rule is None:
             return False
@@ -337,6 +380,8 @@ class PinPolicy:
                 return False
         except CertificateError:
             return False
+        tally = self._tallies[rule.pattern]
+        next(tally[FAST_PATH])
         if len(key) > _LONGEST_KEPT:
             return True
         if passed is None:
@@ -344,7 +389,7 @@ class PinPolicy:
             if len(self._passed) >= _PASSED_HOSTS:
                 self._passed.clear()
         # One tuple replaces another: a thread reading the old one sees chains that all passed.
-        self._passed[hostname] = (*passed[1 - _CHAINS_PER_HOST :], (key, until))
+        self._passed[hostname] = (*passed[1 - _CHAINS_PER_HOST :], (key, until, tally[REMEMBERED]))
         return True
 
     def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
@@ -425,6 +470,7 @@ class PinPolicy:
                 )
                 return
             if rule is None:
+                next(self._unpinned[PASSED])
                 return
         else:
             if type(hostname) is str:
@@ -452,6 +498,8 @@ class PinPolicy:
                     )
                 elif self._strict:
                     self._refuse(host, "No pinning rule covers the host (strict policy).", attempt)
+                else:
+                    next(self._unpinned[PASSED])
                 return
             rule = rule_found
         if rule.expires is not None:
@@ -466,6 +514,7 @@ class PinPolicy:
         if len(chain):
             try:
                 if _backend.backend.chain_match(chain, rule.pins_blob) >= 0:
+                    next(self._tallies[rule.pattern][PASSED])
                     return
             except CertificateError as exc:
                 error = exc
@@ -493,12 +542,23 @@ class PinPolicy:
                 rule=rule,
             )
             return
+        next(self._tallies[rule.pattern][EXPIRED])
         with self._lock:
             if rule.pattern in self._expired_rules_logged:
                 return
             self._expired_rules_logged.add(rule.pattern)
         logger.warning(
-            "pinning rule %r expired at %s: its pins are no longer enforced", rule.pattern, expires
+            "pinning rule %r expired at %s: its pins are no longer enforced",
+            rule.pattern,
+            expires,
+            extra={
+                "pinning_event": "rule_expired",
+                "pinning_host": host,
+                "pinning_port": attempt[0],
+                "pinning_rule": rule.pattern,
+                "pinning_outcome": "expired",
+                "pinning_expires": _rfc3339(rule.expires),
+            },
         )
 
     def _expired_path(
@@ -515,7 +575,10 @@ class PinPolicy:
         pin-only, refuse it (and report it): the log then says that it was refused, not that
         pins are no longer enforced."""
         if not pin_only:
-            self._log_expired()
+            rule = self.rule_for(hostname)
+            self._count(rule, EXPIRED)
+            name = hostname if hostname is not None else peer or UNNAMED_PEER
+            self._log_expired(name, port, rule)
             return
         if hostname is None:
             host = peer or UNNAMED_PEER
@@ -552,7 +615,8 @@ class PinPolicy:
             reason: Why, in one or two sentences.
             attempt: ``(port, chain, pin_only, served_chain)`` as :meth:`check` got them.
             rule: The rule that covers the host and has expired, if any. Without one, the
-                failure's ``expires`` is the policy's.
+                failure's ``expires`` is the policy's, and the connection is counted in the
+                unpinned row.
             raised_name: The ``hostname`` of the PinMismatch, if not ``host``.
             now: The time of the check, if already read.
         """
@@ -575,6 +639,7 @@ class PinPolicy:
                 reason=reason,
             )
         )
+        self._count(rule, REFUSED if enforced else REPORT_ONLY)
         if enforced:
             raise PinMismatch(
                 f"Certificate pinning failure for {host}! {reason}",
@@ -623,6 +688,7 @@ class PinPolicy:
                 reason=reason,
             )
         )
+        next(self._tallies[rule.pattern][REFUSED if enforced else REPORT_ONLY])
         if enforced:
             message = failure_message(host, certs, pins, rule, error, pin_only)
             raise PinMismatch(
@@ -640,10 +706,16 @@ class PinPolicy:
                 self._reporter,
                 failure.hostname,
                 exc_info=True,
+                extra={
+                    "pinning_event": "reporter_failed",
+                    "pinning_reporter": repr(self._reporter),
+                    **log_fields(failure),
+                },
             )
 
-    def _log_expired(self) -> None:
-        """Log, once per policy, that it has expired (when a connection is let through for it)."""
+    def _log_expired(self, host: object, port: int | None, rule: PinRule | None) -> None:
+        """Log, once per policy, that it has expired (when a connection is let through for it:
+        ``host``, ``port`` and ``rule`` are that connection's, for the record's fields)."""
         with self._lock:
             if self._expired_logged:
                 return
@@ -651,6 +723,14 @@ class PinPolicy:
         logger.warning(
             "pinning policy expired at %s: pins are no longer enforced",
             self._expires.isoformat() if self._expires else "?",
+            extra={
+                "pinning_event": "policy_expired",
+                "pinning_host": str(host),
+                "pinning_port": port,
+                "pinning_rule": None if rule is None else rule.pattern,
+                "pinning_outcome": "expired",
+                "pinning_expires": _rfc3339(self._expires),
+            },
         )
 
     def __repr__(self) -> str:
@@ -672,6 +752,11 @@ _LOOKUPS_KEPT = 1024
 _LONGEST_KEPT = 6
 _CHAINS_PER_HOST = 4
 _PASSED_HOSTS = 64
+
+
+def _rfc3339(moment: dt.datetime | None) -> str | None:
+    """Return ``moment`` (aware) as RFC 3339 UTC, as log fields give times; None stays None."""
+    return None if moment is None else moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_chain_type(chain: object) -> None:

@@ -11,6 +11,7 @@ queues), and a custom reporter that does I/O should hand its work to a thread of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ..policy.failure import LoggingReporter
+from ..policy.failure import LoggingReporter, log_fields
 
 if TYPE_CHECKING:
     from ..policy.failure import PinFailure
@@ -125,7 +126,9 @@ class HttpReporter:
             self._enqueue(failure)
         except Exception:  # Decision 8: reporting never breaks a connection.
             self.logger.warning(
-                "pinning: the HTTP reporter failed to queue a report", exc_info=True
+                "pinning: the HTTP reporter failed to queue a report",
+                exc_info=True,
+                extra=self._fields("report_not_queued", failure),
             )
 
     def _enqueue(self, failure: PinFailure) -> None:
@@ -166,7 +169,20 @@ class HttpReporter:
                 self.max_queue,
                 self.url,
                 failure.hostname,
+                extra={
+                    **self._fields("report_dropped", failure),
+                    "pinning_queue_size": self.max_queue,
+                },
             )
+
+    def _fields(self, event: str, failure: PinFailure) -> dict[str, object]:
+        """The ``extra`` fields of a record about ``failure``'s report (``pinning_url`` and
+        ``pinning_event`` besides those of the failure itself)."""
+        fields: dict[str, object] = {"pinning_event": event, "pinning_url": self.url}
+        # Not a PinFailure: the record says what it can, and never raises.
+        with contextlib.suppress(Exception):
+            fields.update(log_fields(failure))
+        return fields
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -198,6 +214,7 @@ class HttpReporter:
                 failure.hostname,
                 self.url,
                 exc,
+                extra={**self._fields("report_not_sent", failure), "pinning_error": str(exc)},
             )
         else:
             with self._lock:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from ..core.errors import NotPinnableError
 from ..policy.failure import PinMismatch
 from ..policy.hosts import canonical_host
+from ..policy.metrics import PASSED, REFUSED, RESUMED
 from ..policy.pins import quote
 from ..policy.policy import UNNAMED_PEER, PinPolicy
 from .chain import CERTIFICATE_OBJECTS as _OBJECTS
@@ -150,33 +151,40 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
     sslobj: Any = getattr(conn, "_sslobj")  # noqa: B009 (private, not in typeshed)
     if sslobj.server_side:
         if pin_only:
-            raise PinMismatch(
+            raise _refusal(
+                policy,
+                None,
                 "Certificate pinning failure: this pinned server context does not request "
                 "client certificates (verify_mode is CERT_NONE), so there is nothing to check; "
                 "set verify_mode to CERT_REQUIRED.",
-                hostname=address or UNNAMED_PEER,
+                address or UNNAMED_PEER,
             )
         if peer_leaf(conn) is None:
             if getattr(conn.context, "post_handshake_auth", False):
                 # TLS 1.3 then asks for the client's certificate only after the handshake,
                 # with verify_client_post_handshake(), where no pin would ever check it.
-                raise PinMismatch(
+                raise _refusal(
+                    policy,
+                    None,
                     "Certificate pinning failure: this pinned server context has "
                     "post_handshake_auth enabled, so the client's certificate would arrive "
                     "after the handshake, unpinned; disable post_handshake_auth.",
-                    hostname=address or UNNAMED_PEER,
+                    address or UNNAMED_PEER,
                 )
             # Otherwise only possible under CERT_OPTIONAL: a client without a certificate is
-            # the application's decision, as it is without pinning.
+            # the application's decision, as it is without pinning (counted as not pinned).
+            policy._count(None, PASSED)
             return None
         if policy.rule_for(None) is None:
             # A context made for either side (PROTOCOL_TLS) and used by a server: pin_context
             # could not know, so the handshake refuses what nothing would check.
-            raise PinMismatch(
+            raise _refusal(
+                policy,
+                None,
                 "Certificate pinning failure: this pinned context is used by a server, which "
                 "checks client certificates against the policy's '*' rule, and this policy has "
                 "none; add a '*' rule, or do not pin this server context.",
-                hostname=address or UNNAMED_PEER,
+                address or UNNAMED_PEER,
             )
         hostname = None  # A TLS client has no name: the policy's "*" rule covers it.
     else:
@@ -193,8 +201,9 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
         # handshake that created it.
         leaf = peer_leaf(conn)
         if not named:
-            _verify_name(hostname, leaf)
+            _verify_name(policy, hostname, leaf)
         if leaf is not None and not pin_only and state.sessions.passed(key, leaf):
+            policy._count(policy.rule_for(hostname), RESUMED)
             return None
         check([] if leaf is None else [leaf], served_chain=served)
         return None
@@ -204,28 +213,37 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
         return None  # Pin-only sessions are checked on their leaf again: nothing to remember.
     chain = verified_chain(conn)
     if not named:
-        _verify_name(hostname, chain[0] if chain else None)
+        _verify_name(policy, hostname, chain[0] if chain else None)
     check(chain, served_chain=served)
     if chain and policy.enforce:
         return (state.sessions, key, chain[0])
     return None
 
 
-def _verify_name(hostname: str | None, leaf: bytes | None) -> None:
+def _refusal(policy: PinPolicy, hostname: str | None, message: str, name: str) -> PinMismatch:
+    """Count a refusal decided here rather than by the policy's check (in the row of the rule
+    covering ``hostname``; None: the ``*`` rule's) and return the PinMismatch to raise."""
+    policy._count(policy.rule_for(hostname), REFUSED)
+    return PinMismatch(message, hostname=name)
+
+
+def _verify_name(policy: PinPolicy, hostname: str | None, leaf: bytes | None) -> None:
     """Verify the host name that OpenSSL did not (decision 11); raise PinMismatch if the leaf is
     not valid for it."""
     # A name without a canonical form is refused by the policy anyway; refuse it here first.
     known = hostname is not None and canonical_host(hostname) is not None
     if known and leaf is not None and leaf_matches_name(leaf, hostname or ""):
         return
-    raise PinMismatch(
+    raise _refusal(
+        policy,
+        hostname,
         f"Certificate pinning failure for {quote(hostname or '')}! The context's host name check "
         "(check_hostname) was off when this connection was made, so OpenSSL did not verify the "
         "server's name, and its certificate is not valid for that name. A pinned connection "
         "verifies the name itself rather than lose the check (urllib3 turns check_hostname off "
         "on the context it is given when assert_hostname or assert_fingerprint is set: give "
         "such a client a pinned context of its own).",
-        hostname=hostname or "",
+        hostname or "",
     )
 
 
@@ -251,6 +269,16 @@ def _set_session(conn: Connection, mixin: type, session: ssl.SSLSession | None) 
     """Set ``session`` through the property of the class after ``mixin`` in ``conn``'s MRO."""
     prop = getattr(super(mixin, type(conn)), "session")  # noqa: B009
     prop.__set__(conn, session)
+
+
+def _count_failure(policy: PinPolicy, hostname: str | None) -> None:
+    """Count a check that failed unexpectedly as refused, in the row of the rule covering
+    ``hostname`` (the unpinned one if even that lookup fails)."""
+    try:
+        rule = policy.rule_for(hostname)
+    except Exception:
+        rule = None
+    policy._count(rule, REFUSED)
 
 
 class PinnedConnection:
@@ -373,11 +401,13 @@ class PinnedConnection:
         except PinMismatch as exc:
             error = exc
         except Exception as exc:  # Fail closed (decision 6), as an error every client handles.
+            name = getattr(self._sslobj, "server_hostname", None) or None
             error = PinMismatch(
                 f"Certificate pinning failure: the pins could not be checked: {exc}",
-                hostname=getattr(self._sslobj, "server_hostname", None) or "",
+                hostname=name or "",
             )
             error.__cause__ = exc
+            _count_failure(state.policy, name)
         else:
             self._pinning_passed = True
             return
