@@ -543,3 +543,154 @@ def record_io(ctx: ssl.SSLContext) -> list[str]:
     ctx.sslsocket_class = RecordingSocket
     ctx.sslobject_class = RecordingObject
     return attempts
+
+
+# --- Stacks: every attacker meets the pins, ALPN, HTTPS proxies, servers on an event loop --------
+
+# The three attackers of the stacks' tests (tests/tls/test_stacks_*.py), as PKI attributes.
+ATTACKER_IDENTITIES = {
+    "rogue CA": "rogue",
+    "chain stuffing": "stuffed",
+    "rogue self-signed": "self_signed",
+}
+
+
+def trusting_client_context(pinned: PinPolicy) -> ssl.SSLContext:
+    """A client context trusting the genuine CA, the rogue CA *and* the rogue's self-signed
+    certificate, pinned with ``pinned``: every attacker passes CA verification, so only the pins
+    stop it, and each refusal is a PinMismatch."""
+    from pinning.tls.context import pin_context
+
+    cadata = pki().client_cadata + pki().self_signed.chain_pems[0].decode()
+    return pin_context(ssl.create_default_context(cadata=cadata), pinned)
+
+
+def alpn_server_context(identity: Identity, protocols: list[str]) -> ssl.SSLContext:
+    """A server context presenting ``identity`` that offers ``protocols`` in ALPN."""
+    ctx = server_context(identity)
+    ctx.set_alpn_protocols(protocols)
+    return ctx
+
+
+H2_PREFACE = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # An empty SETTINGS frame: a server's preface.
+
+
+def eager_h2_handler(sock: socket.socket, server: Server) -> None:
+    """An HTTP/2 attacker: sends its connection preface right after the handshake, then records
+    whatever arrives until the client closes."""
+    with contextlib.suppress(OSError):
+        sock.sendall(H2_PREFACE)
+    data = b""
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    server.record(data)
+
+
+def h2_handler(body: bytes = GENUINE_BODY) -> Handler:
+    """A genuine HTTP/2 server (the ``h2`` library): answers each request with ``body`` and
+    records each request's headers and body."""
+
+    def handle(sock: socket.socket, server: Server) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        requests: dict[int, bytes] = {}
+        while data := sock.recv(65536):
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    requests[event.stream_id] = b"".join(
+                        bytes(name) + b": " + bytes(value) + b"\r\n"
+                        for name, value in event.headers
+                    )
+                elif isinstance(event, h2.events.DataReceived):
+                    requests[event.stream_id] = requests.get(event.stream_id, b"") + event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    server.record(requests.pop(event.stream_id, b""))
+                    conn.send_headers(
+                        event.stream_id,
+                        [(":status", "200"), ("content-length", str(len(body)))],
+                    )
+                    conn.send_data(event.stream_id, body, end_stream=True)
+            sock.sendall(conn.data_to_send())
+
+    return handle
+
+
+def _relay(client: socket.socket, upstream: socket.socket) -> None:
+    """Relay bytes both ways until either side closes or nothing moves for TIMEOUT. TLS-aware:
+    bytes OpenSSL already decrypted (``pending()``) are relayed without waiting for the socket."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(client, selectors.EVENT_READ, upstream)
+        selector.register(upstream, selectors.EVENT_READ, client)
+        while True:
+            events = selector.select(TIMEOUT)
+            if not events:
+                return
+            for key, _ in events:
+                source: socket.socket = key.fileobj  # type: ignore[assignment]
+                chunk = source.recv(65536)
+                if not chunk:
+                    return
+                while isinstance(source, ssl.SSLSocket) and source.pending():
+                    chunk += source.recv(source.pending())
+                key.data.sendall(chunk)
+
+
+def https_tunnel_proxy_handler(sock: socket.socket, server: Server) -> None:
+    """An honest HTTPS proxy (run it in a TLS :class:`Server`): CONNECT to the port asked for on
+    127.0.0.1, then relay bytes (the client's TLS to the origin, inside the proxy's TLS)."""
+    head = _read_head(sock)
+    port = _connect_target(head)
+    if port is None:
+        server.record(head)
+        return
+    with socket.create_connection((LOOPBACK, port), timeout=TIMEOUT) as upstream:
+        sock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        _relay(sock, upstream)
+
+
+class LoopThread:
+    """An asyncio event loop in a thread, for the genuine servers of asyncio libraries (websockets,
+    grpclib) while the client runs on another loop (uvloop, trio) or none.
+
+    Use it as a context manager; :meth:`run` runs a coroutine on the loop and returns its result.
+    Leaving it cancels what is left on the loop, then joins the thread.
+    """
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="loop", daemon=True)
+
+    def run(self, coroutine: object) -> object:
+        import asyncio
+
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+        return future.result(TIMEOUT)
+
+    def __enter__(self) -> LoopThread:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncio
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(cancel_all())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(TIMEOUT)
+        assert not self._thread.is_alive()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
