@@ -248,19 +248,13 @@ def test_one_context_shared_by_concurrent_streams(active_backend: str) -> None:
     assert rogue.all_received == b""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "FINDING: trio.SSLStream with server_hostname=None on a context with check_hostname on "
-        "makes an SSL object without a name (wrap_bio does not refuse it as wrap_socket does), "
-        "so OpenSSL checks no name and the pinned check sees an unnamed peer, which a non-strict "
-        "policy without a '*' rule lets through: the rogue CA's server receives the request."
-    ),
-)
 def test_ssl_stream_without_a_name_is_refused(active_backend: str) -> None:
+    """As for start_tls: no name under check_hostname is refused whatever the policy."""
     ctx = trusting_client_context(genuine_policy())
-    with HTTP1[1]("rogue") as server, contextlib.suppress(Exception):
+    with HTTP1[1]("rogue") as server, pytest.raises(Exception) as info:
         trio.run(ssl_stream, server.port, ctx, None)
+    mismatch = find_pin_mismatch(info.value)
+    assert mismatch is not None and "without server_hostname" in str(mismatch), repr(info.value)
     assert server.all_received == b""
 
 

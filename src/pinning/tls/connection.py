@@ -191,6 +191,20 @@ def _verify(conn: Connection, state: State) -> _Entry | None:
         # An IP address given as server_hostname is looked up as such; no name at all is
         # covered by the "*" rule only, and refused by strict policies and pin-only contexts.
         hostname = sslobj.server_hostname or None
+        if hostname is None and getattr(conn, "_pinning_named", False):
+            # ssl's wrap_socket refuses a client without a name under check_hostname; wrap_bio
+            # (asyncio's start_tls, trio's SSLStream) does not, and OpenSSL then checks no name.
+            # The application asked for the name to be verified: refuse rather than check a
+            # chain nobody tied to a host (the "*" rule, or nothing, would decide it).
+            raise _refusal(
+                policy,
+                None,
+                "Certificate pinning failure: this client connection was made without "
+                "server_hostname while the context's check_hostname is on, so neither OpenSSL "
+                "nor pinning knows which host the server must be or which pins apply. Pass "
+                "server_hostname (asyncio's start_tls and trio's SSLStream take it).",
+                address or UNNAMED_PEER,
+            )
     key = hostname or _ANY_HOST
     check = partial(policy.check, hostname, port=port, peer=address, pin_only=pin_only)
 
