@@ -251,6 +251,11 @@ def test_cafile_is_the_trust_root(tmp_path: Path) -> None:
         (lambda: PinnedPolicyForHTTPS({"localhost": ["sha256/x"]}), TypeError),  # type: ignore[arg-type]
         (lambda: PinnedPolicyForHTTPS(genuine_policy(), trust_root(), cafile="x"), TypeError),
         (lambda: PinnedPolicyForHTTPS(genuine_policy(), pin_only=1), TypeError),  # type: ignore[arg-type]
+        # A truthy non-bool would turn CA and name verification off.
+        (lambda: pinned_client_tls(genuine_policy(), HOST, pin_only="no"), TypeError),  # type: ignore[arg-type]
+        # An int is a file descriptor to open(): 1 would be read as the CA file.
+        (lambda: PinnedPolicyForHTTPS(genuine_policy(), cafile=1), TypeError),  # type: ignore[arg-type]
+        (lambda: PinnedPolicyForHTTPS(genuine_policy(), cafile=""), ValueError),
     ],
 )
 def test_misconfiguration_fails_at_once(make: Callable[[], object], error: type) -> None:
@@ -269,6 +274,15 @@ def test_scrapy_factory_needs_a_policy() -> None:
         PinnedScrapyContextFactory.from_settings(_Settings(PINNING_POLICY=3))
     factory = PinnedScrapyContextFactory.from_settings(_Settings(PINNING_POLICY=genuine_policy()))
     assert factory.trust_root is None  # The platform's.
+
+
+@pytest.mark.parametrize("cafile", [True, 3, b"/etc/ssl/ca.pem", ["ca.pem"]])
+def test_scrapy_factory_refuses_a_cafile_setting_of_another_type(cafile: object) -> None:
+    # True and 3 were opened as file descriptors (stdout, or whatever descriptor 3 is).
+    with pytest.raises(PolicyError, match="PINNING_CAFILE"):
+        PinnedScrapyContextFactory.from_settings(
+            _Settings(PINNING_POLICY=genuine_policy(), PINNING_CAFILE=cafile)
+        )
 
 
 def _policy_file(path: Path) -> Path:
