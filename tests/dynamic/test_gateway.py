@@ -273,3 +273,23 @@ def test_the_thread_outlives_a_callback_that_raises_a_base_exception(
         finally:
             dynamic.stop()
     assert "the metrics exporter gave up" in caplog.text
+
+
+def test_nothing_verified_refuses_addresses_unnamed_peers_and_pin_only_contexts(
+    published: Published, genuine: Server
+) -> None:
+    with published.gateway() as dynamic:
+        assert dynamic.state.source == "none"
+        by_address = dynamic.attach(client_context())
+        unnamed = client_context()
+        unnamed.check_hostname = False
+        dynamic.attach(unnamed)
+        pin_only = ssl.create_default_context()
+        pin_only.check_hostname = False
+        pin_only.verify_mode = ssl.CERT_NONE
+        dynamic.attach(pin_only)
+        for ctx, host in ((by_address, "127.0.0.1"), (unnamed, None), (pin_only, None)):
+            with pytest.raises(PinMismatch):
+                exchange(ctx, genuine, server_hostname=host)
+    genuine.close()
+    assert b"ping" not in genuine.all_received
