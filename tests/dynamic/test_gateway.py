@@ -240,3 +240,56 @@ def test_failures_are_logged_with_the_policy_kept(
     with down.gateway() as dynamic, caplog.at_level(logging.WARNING, "pinning.dynamic"):
         dynamic.refresh_now()
     assert "refresh from http://127.0.0.1:9/metadata/ failed, keeping policy (none)" in caplog.text
+
+
+class _CallbackExit(BaseException):
+    """Not an Exception: what sys.exit() or a library's own BaseException raises in a callback."""
+
+
+def test_the_thread_outlives_a_callback_that_raises_a_base_exception(
+    published: Published, genuine: Server, rogue: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A refresh thread that dies keeps the policy in force for ever, with nothing in the state
+    # to say that no refresh runs any more: a key rotation would never reach the gateway.
+    published.repo.publish(genuine_text())
+    versions: list[int | None] = []
+    updated = threading.Event()
+
+    def on_refresh(state: object) -> None:
+        versions.append(getattr(state, "version", None))
+        if versions[-1] == 2:
+            updated.set()
+        if len(versions) == 1:
+            raise _CallbackExit("the metrics exporter gave up")
+
+    with caplog.at_level(logging.ERROR, "pinning.dynamic"):
+        dynamic = published.gateway(refresh=0.05, on_refresh=on_refresh)
+        try:
+            assert dynamic.wait_verified(5)
+            ctx = dynamic.attach(client_context())
+            published.repo.publish(rotated_text())
+            assert updated.wait(5), versions
+            assert outcome(ctx, rogue) == "accepted" and outcome(ctx, genuine) == "refused"
+        finally:
+            dynamic.stop()
+    assert "the metrics exporter gave up" in caplog.text
+
+
+def test_nothing_verified_refuses_addresses_unnamed_peers_and_pin_only_contexts(
+    published: Published, genuine: Server
+) -> None:
+    with published.gateway() as dynamic:
+        assert dynamic.state.source == "none"
+        by_address = dynamic.attach(client_context())
+        unnamed = client_context()
+        unnamed.check_hostname = False
+        dynamic.attach(unnamed)
+        pin_only = ssl.create_default_context()
+        pin_only.check_hostname = False
+        pin_only.verify_mode = ssl.CERT_NONE
+        dynamic.attach(pin_only)
+        for ctx, host in ((by_address, "127.0.0.1"), (unnamed, None), (pin_only, None)):
+            with pytest.raises(PinMismatch):
+                exchange(ctx, genuine, server_hostname=host)
+    genuine.close()
+    assert b"ping" not in genuine.all_received

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import treq
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from OpenSSL import SSL
 from service_identity import VerificationError
 from tlsutil import (
@@ -249,6 +251,11 @@ def test_cafile_is_the_trust_root(tmp_path: Path) -> None:
         (lambda: PinnedPolicyForHTTPS({"localhost": ["sha256/x"]}), TypeError),  # type: ignore[arg-type]
         (lambda: PinnedPolicyForHTTPS(genuine_policy(), trust_root(), cafile="x"), TypeError),
         (lambda: PinnedPolicyForHTTPS(genuine_policy(), pin_only=1), TypeError),  # type: ignore[arg-type]
+        # A truthy non-bool would turn CA and name verification off.
+        (lambda: pinned_client_tls(genuine_policy(), HOST, pin_only="no"), TypeError),  # type: ignore[arg-type]
+        # An int is a file descriptor to open(): 1 would be read as the CA file.
+        (lambda: PinnedPolicyForHTTPS(genuine_policy(), cafile=1), TypeError),  # type: ignore[arg-type]
+        (lambda: PinnedPolicyForHTTPS(genuine_policy(), cafile=""), ValueError),
     ],
 )
 def test_misconfiguration_fails_at_once(make: Callable[[], object], error: type) -> None:
@@ -267,6 +274,15 @@ def test_scrapy_factory_needs_a_policy() -> None:
         PinnedScrapyContextFactory.from_settings(_Settings(PINNING_POLICY=3))
     factory = PinnedScrapyContextFactory.from_settings(_Settings(PINNING_POLICY=genuine_policy()))
     assert factory.trust_root is None  # The platform's.
+
+
+@pytest.mark.parametrize("cafile", [True, 3, b"/etc/ssl/ca.pem", ["ca.pem"]])
+def test_scrapy_factory_refuses_a_cafile_setting_of_another_type(cafile: object) -> None:
+    # True and 3 were opened as file descriptors (stdout, or whatever descriptor 3 is).
+    with pytest.raises(PolicyError, match="PINNING_CAFILE"):
+        PinnedScrapyContextFactory.from_settings(
+            _Settings(PINNING_POLICY=genuine_policy(), PINNING_CAFILE=cafile)
+        )
 
 
 def _policy_file(path: Path) -> Path:
@@ -355,3 +371,109 @@ def test_import_pinning_loads_no_twisted() -> None:
     assert not {
         name for name in loaded if name.startswith(("pinning.tls.twisted", "pinning.twisted"))
     }
+
+
+# --- TLS 1.2 renegotiation: every handshake of a connection is checked -------------------------
+
+
+def _renegotiating_server(identity: Any) -> SSL.Connection:
+    """A pyOpenSSL TLS 1.2 server connection (memory BIOs) presenting ``identity``; no session
+    resumption, so that a renegotiation is a full handshake with the certificate in force."""
+    ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
+    ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+    ctx.set_options(SSL.OP_NO_TICKET)
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    _serve_as(ctx, identity)
+    server = SSL.Connection(ctx, None)
+    server.set_accept_state()
+    return server
+
+
+def _serve_as(target: Any, identity: Any) -> None:
+    """Make ``target`` (an ``SSL.Context`` or ``SSL.Connection``) present ``identity``."""
+    target.use_certificate(x509.load_pem_x509_certificate(identity.chain_pems[0]))
+    target.use_privatekey(load_pem_private_key(identity.key_pem, None))
+
+
+def _shuttle(client: SSL.Connection, server: SSL.Connection) -> bytes:
+    """Run both ends (memory BIOs) until neither has anything to send; return what the server
+    read as application data."""
+    received = b""
+    for _ in range(50):
+        moved = False
+        for end in (client, server):
+            try:
+                data = end.recv(65536) if end.get_peer_finished() else end.do_handshake()
+            except (SSL.WantReadError, SSL.ZeroReturnError):
+                data = None
+            if end is server and isinstance(data, bytes):
+                received += data
+        for source, sink in ((client, server), (server, client)):
+            try:
+                out = source.bio_read(65536)
+            except SSL.WantReadError:
+                continue
+            if out:
+                sink.bio_write(out)
+                moved = True
+        if not moved:
+            return received
+    raise AssertionError("the two ends never settled")
+
+
+class _Protocol:
+    """What the creator reads of Twisted's protocol (for ALPN), and its failVerification."""
+
+    def __init__(self) -> None:
+        self.factory = SimpleNamespace(wrappedFactory=None)
+        self.failures: list[Failure] = []
+
+    def failVerification(self, reason: Failure) -> None:
+        self.failures.append(reason)
+
+
+@pytest.mark.parametrize(
+    "renegotiated",
+    ["rogue", "genuine_other_name", "genuine"],
+)
+def test_a_renegotiation_is_checked_as_the_first_handshake(
+    active_backend: str, renegotiated: str
+) -> None:
+    # The server passes the first handshake with the pinned chain, then renegotiates (TLS 1.2)
+    # to another certificate the client's CAs trust: the rogue CA's for the right name, or the
+    # pinned CA's for another name. Each must be refused before the client writes a byte over it.
+    seen: list[PinFailure] = []
+    creator = pinned_client_tls(genuine_policy(reporter=seen.append), HOST, trustRoot=trust_root())
+    protocol = _Protocol()
+    client = creator.clientConnectionForTLS(protocol)
+    client.set_connect_state()
+    server = _renegotiating_server(pki().genuine)
+    _shuttle(client, server)
+    assert server.get_peer_finished() is not None and client.get_peer_finished() is not None
+    client.send(b"first")
+    assert _shuttle(client, server) == b"first"
+
+    _serve_as(server, getattr(pki(), renegotiated))
+    assert server.renegotiate()
+    if renegotiated == "genuine":  # The same chain again: it passes, and nothing is reported.
+        _shuttle(client, server)
+        assert server.total_renegotiations() == 1 and not server.renegotiate_pending()
+        client.send(SECRET.encode())
+        assert _shuttle(client, server) == SECRET.encode()
+        assert seen == [] and protocol.failures == []
+        return
+    with pytest.raises(SSL.Error, match="certificate verify failed"):
+        _shuttle(client, server)  # The client refuses the new chain inside the handshake.
+    received = b""
+    with pytest.raises(SSL.Error):
+        client.send(SECRET.encode())
+        received = _shuttle(client, server)
+    assert SECRET.encode() not in received
+    assert len(protocol.failures) == 1
+    reason = protocol.failures[0].value
+    if renegotiated == "rogue":
+        assert isinstance(reason, PinMismatch)
+        assert len(seen) == 1 and seen[0].chain_pins[-1] == pki().rogue_ca_pin
+    else:
+        assert isinstance(reason, VerificationError)
+        assert seen == []

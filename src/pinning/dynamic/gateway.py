@@ -367,7 +367,17 @@ class DynamicPolicy:
     def _run(self, interval: float) -> None:
         delay = 0.0
         while not self._stopping.wait(delay):
-            self.refresh_now()
+            try:
+                self.refresh_now()
+            except BaseException as exc:
+                # refresh_now catches every Exception: what comes here is another BaseException
+                # (sys.exit() in on_refresh, say). A thread that died would keep the policy in
+                # force for ever, with no refresh and no sign of it in the state.
+                logger.error(
+                    "a refresh raised %s; refreshing goes on",
+                    type(exc).__name__,
+                    exc_info=True,
+                )
             delay = interval
 
     def stop(self, timeout: float | None = 10.0) -> None:

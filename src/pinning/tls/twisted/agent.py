@@ -40,6 +40,12 @@ def _require_policy(policy: object) -> PinPolicy:
     return policy
 
 
+def _require_pin_only(pin_only: object) -> bool:
+    if not isinstance(pin_only, bool):
+        raise TypeError(f"pin_only must be True or False, not {type(pin_only).__name__}")
+    return pin_only
+
+
 def trust_root_from_pem(path: str | os.PathLike[str]) -> TrustRoot:
     """Return a Twisted trust root holding the CA certificates of a PEM file.
 
@@ -47,9 +53,16 @@ def trust_root_from_pem(path: str | os.PathLike[str]) -> TrustRoot:
         path: A file of one or more PEM certificates.
 
     Raises:
-        ValueError: The file holds no PEM certificate, or one that cannot be read.
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike`` (an int would be opened as a
+            file descriptor).
+        ValueError: ``path`` is empty, or the file holds no PEM certificate, or one that cannot
+            be read.
         OSError: The file cannot be read.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a CA file is a path (str or os.PathLike), not {type(path).__name__}")
+    if not os.fspath(path):
+        raise ValueError("the CA file's path is empty")
     with open(path, "rb") as file:
         data = file.read()
     try:
@@ -89,7 +102,7 @@ class PinnedClientCreator:
         self._policy = _require_policy(policy)
         self._hostname = host_text(hostname)
         self._port = port
-        self._pin_only = pin_only
+        self._pin_only = _require_pin_only(pin_only)
 
     def clientConnectionForTLS(self, tlsProtocol: Any) -> SSL.Connection:
         """Make the connection with the inner creator, then give it the pinning verify callback
@@ -138,9 +151,11 @@ def pinned_client_tls(
             even when it is report-only (as a ``CERT_NONE`` context does in the ``ssl`` path).
 
     Raises:
-        TypeError: ``policy`` is not a :class:`~pinning.PinPolicy`.
+        TypeError: ``policy`` is not a :class:`~pinning.PinPolicy`, or ``pin_only`` is not a
+            bool.
     """
     _require_policy(policy)
+    _require_pin_only(pin_only)
     text = host_text(hostname)
     inner = optionsForClientTLS(text, trustRoot=trustRoot)
     return PinnedClientCreator(inner, policy, text, port=port, pin_only=pin_only)
@@ -159,9 +174,9 @@ class PinnedPolicyForHTTPS:
         pin_only: Trust nothing but the pins (see :func:`pinned_client_tls`).
 
     Raises:
-        TypeError: ``policy`` is not a :class:`~pinning.PinPolicy`, or both ``trustRoot`` and
-            ``cafile`` are given.
-        ValueError: ``cafile`` holds no readable PEM certificate.
+        TypeError: ``policy`` is not a :class:`~pinning.PinPolicy`, ``pin_only`` is not a bool,
+            ``cafile`` is not a path, or both ``trustRoot`` and ``cafile`` are given.
+        ValueError: ``cafile`` is empty or holds no readable PEM certificate.
     """
 
     def __init__(
@@ -172,8 +187,7 @@ class PinnedPolicyForHTTPS:
         cafile: str | os.PathLike[str] | None = None,
         pin_only: bool = False,
     ) -> None:
-        if not isinstance(pin_only, bool):
-            raise TypeError(f"pin_only must be True or False, not {type(pin_only).__name__}")
+        _require_pin_only(pin_only)
         self.policy = _require_policy(policy)
         if cafile is not None:
             if trustRoot is not None:

@@ -43,6 +43,17 @@ def _settings_policy(value: object) -> PinPolicy:
     )
 
 
+def _settings_cafile(value: object) -> str | os.PathLike[str] | None:
+    """The ``PINNING_CAFILE`` setting: unset (None or empty), or a path."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        return value
+    raise PolicyError(
+        f"the PINNING_CAFILE setting must be the path of a PEM file, not {type(value).__name__}"
+    )
+
+
 class PinnedScrapyContextFactory(PinnedPolicyForHTTPS):
     """A pinned ``IPolicyForHTTPS`` that Scrapy makes from its settings (see the module).
 
@@ -58,12 +69,13 @@ class PinnedScrapyContextFactory(PinnedPolicyForHTTPS):
 
         Raises:
             PolicyError: ``PINNING_POLICY`` is missing or is not a policy or a policy file, or
-                the file is not a valid policy.
+                the file is not a valid policy; ``PINNING_CAFILE`` is set to something other
+                than a path.
             ValueError: ``PINNING_CAFILE`` holds no readable PEM certificate.
             OSError: A file cannot be read.
         """
         policy = _settings_policy(settings.get("PINNING_POLICY"))
-        cafile = settings.get("PINNING_CAFILE") or None
+        cafile = _settings_cafile(settings.get("PINNING_CAFILE"))
         return cls(policy, cafile=cafile)
 
     @classmethod

@@ -9,9 +9,11 @@ on a shared ``SSL.Context``): it keeps OpenSSL's verdict (a chain OpenSSL refuse
 collects the verified chain by depth and, at depth 0, verifies the server's name (with
 ``service_identity``, as Twisted does) and checks the chain against the policy
 (:meth:`~pinning.PinPolicy.check`: most specific rule, report-only, expiry, strict and pin-only
-are the policy's). A refusal hands the error to Twisted's ``TLSMemoryBIOProtocol.failVerification``,
-Twisted's own way of failing a handshake on a certificate, so that the application's
-``connectionLost`` (and Agent's and treq's errback) gets the :class:`~pinning.PinMismatch` itself.
+are the policy's). Every handshake of the connection is checked so: a TLS 1.2 renegotiation
+that presents another chain is checked (and refused) as the first handshake's was. A refusal
+hands the error to Twisted's ``TLSMemoryBIOProtocol.failVerification``, Twisted's own way of
+failing a handshake on a certificate, so that the application's ``connectionLost`` (and Agent's
+and treq's errback) gets the :class:`~pinning.PinMismatch` itself.
 
 Twisted puts its name check in the connection's verify callback too (26.4 and later) or in the
 context's info callback (earlier): a connection has one verify callback, and installing this one
@@ -21,7 +23,8 @@ replaces Twisted's, which is why this one verifies the name as well.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from cryptography import x509
@@ -111,7 +114,16 @@ class PinVerifier:
             refuses on pin-only connections (:meth:`~pinning.PinPolicy.check`).
     """
 
-    __slots__ = ("_chain", "_decided", "_hostname", "_pin_only", "_policy", "_port", "_protocol")
+    __slots__ = (
+        "_chain",
+        "_decided",
+        "_hostname",
+        "_passed",
+        "_pin_only",
+        "_policy",
+        "_port",
+        "_protocol",
+    )
 
     def __init__(
         self,
@@ -125,20 +137,20 @@ class PinVerifier:
         self._policy = policy
         self._hostname = hostname
         self._port = port
-        self._protocol = protocol
+        self._protocol = _hold(protocol)
         self._pin_only = pin_only
         self._chain: dict[int, bytes] = {}
         # None until the leaf was checked; then whether the connection may go on.
         self._decided: bool | None = None
+        # The last chain that passed (the leaf alone, pin-only).
+        self._passed: list[bytes] | None = None
 
     def __call__(
         self, conn: SSL.Connection, cert: crypto.X509, error: int, depth: int, ok: int
     ) -> bool:
         """OpenSSL's verify callback: return whether the handshake may go on."""
-        if self._decided is not None:
-            # The leaf was checked: a later call (OpenSSL's later checks) cannot undo a refusal,
-            # nor turn OpenSSL's own refusal into a pass.
-            return self._decided and (bool(ok) or self._pin_only)
+        if self._decided is False:
+            return False  # A refusal is final: no later call undoes it.
         if not ok and not self._pin_only:
             return False  # OpenSSL refused the chain: a pin never overrides that.
         try:
@@ -152,6 +164,12 @@ class PinVerifier:
                 if depth != 0:
                     return True
                 chain = self._verified_chain()
+                self._chain = {}
+            if chain == self._passed:
+                # The chain that passed, seen again: OpenSSL's second call at the leaf, or a
+                # renegotiation that presents the same chain; checked and reported once.
+                return True
+            if not self._pin_only:
                 self._verify_name(leaf)
             self._policy.check(
                 self._hostname,
@@ -163,8 +181,10 @@ class PinVerifier:
         except Exception as exc:  # PinMismatch, a wrong name, or anything unforeseen: refuse.
             self._refuse(exc)
             return False
+        # Every handshake of the connection (a TLS 1.2 renegotiation too) comes back here with
+        # its own chain: a new chain is checked as the first one was.
         self._decided = True
-        self._release()
+        self._passed = chain
         return True
 
     def _verified_chain(self) -> list[bytes]:
@@ -190,13 +210,21 @@ class PinVerifier:
     def _refuse(self, exc: Exception) -> None:
         """Refuse the connection: hand ``exc`` to Twisted as the reason the connection is lost."""
         self._decided = False
-        protocol = self._protocol
-        self._release()
+        self._chain = {}
+        self._passed = None
+        holder, self._protocol = self._protocol, None
+        protocol = holder() if holder is not None else None
         fail = getattr(protocol, "failVerification", None)
         if fail is not None:
             fail(Failure(exc))  # type: ignore[no-untyped-call]
 
-    def _release(self) -> None:
-        """Drop the chain and the protocol (the connection holds this callback: no cycle)."""
-        self._chain = {}
-        self._protocol = None
+
+def _hold(protocol: Any) -> Callable[[], Any] | None:
+    """A weak reference to ``protocol`` (which holds the connection, which holds the callback),
+    or a strong one to an object that cannot be weakly referenced."""
+    if protocol is None:
+        return None
+    try:
+        return weakref.ref(protocol)
+    except TypeError:
+        return lambda: protocol
