@@ -19,19 +19,44 @@
  *
  *   Version  ::=  INTEGER  {  v1(0), v2(1), v3(2)  }
  *   CertificateSerialNumber  ::=  INTEGER
+ *   AlgorithmIdentifier  ::=  SEQUENCE  {
+ *        algorithm            OBJECT IDENTIFIER,
+ *        parameters           ANY DEFINED BY algorithm OPTIONAL  }
+ *   Validity ::= SEQUENCE {  notBefore Time,  notAfter Time  }
+ *   Time ::= CHOICE {  utcTime UTCTime,  generalTime GeneralizedTime  }
+ *   UniqueIdentifier  ::=  BIT STRING
+ *   Extensions  ::=  SEQUENCE SIZE (1..MAX) OF Extension
+ *   Extension  ::=  SEQUENCE  {
+ *        extnID      OBJECT IDENTIFIER,
+ *        critical    BOOLEAN DEFAULT FALSE,
+ *        extnValue   OCTET STRING  }
  *   SubjectPublicKeyInfo  ::=  SEQUENCE  {
  *        algorithm            AlgorithmIdentifier,
  *        subjectPublicKey     BIT STRING  }
  *
- * Every element is read as strict DER (der.c); fields other than the SPKI are checked for their
- * tag and framing only. The pure-Python mirror (src/pinning/_pure.py) follows the same steps in the
- * same order, so that both report the same status for the same input. */
+ * Every element is read as strict DER (der.c). Beyond framing, the walk checks what DER and RFC
+ * 5280 say of the fields it reads, short of their meaning: the version (1 or 2 when written out),
+ * the serialNumber's minimal INTEGER, each AlgorithmIdentifier's OBJECT IDENTIFIER, the two Time
+ * tags of validity, every BIT STRING, the tail's order and versions, and each Extension's shape.
+ * It does not read Names, the characters of a Time, algorithm parameters or extension values
+ * (docs/checks.md lists the rules). The pure-Python mirror (src/pinning/core/pure.py) follows the
+ * same steps in the same order, so that both report the same status for the same input. */
 #include "cert.h"
 
 #include "der.h"
 
-/* PIN_read_version reads the optional [0] EXPLICIT version: one INTEGER of one byte, 0..2. */
-static int PIN_read_version(PIN_cursor *tbs) {
+/* The tags of the two Time forms (RFC 5280 4.1.2.5), and of BOOLEAN, OBJECT IDENTIFIER and OCTET
+ * STRING, used by this file only. */
+#define PIN_TAG_BOOLEAN 0x01
+#define PIN_TAG_OCTET_STRING 0x04
+#define PIN_TAG_OID 0x06
+#define PIN_TAG_UTC_TIME 0x17
+#define PIN_TAG_GENERALIZED_TIME 0x18
+
+/* PIN_read_version reads the optional [0] EXPLICIT version into |out_version| (0 for v1 when it is
+ * absent): one INTEGER of one byte, 1 (v2) or 2 (v3). v1 is the DEFAULT, which DER never encodes
+ * (X.690 11.5), so [0] holding 0 is refused. */
+static int PIN_read_version(int *out_version, PIN_cursor *tbs) {
     PIN_cursor version;
     PIN_cursor integer;
     uint8_t value;
@@ -40,10 +65,75 @@ static int PIN_read_version(PIN_cursor *tbs) {
         return 0;
     }
     if (!present) {
+        *out_version = 0;
         return 1;
     }
-    return PIN_cursor_get_contents(&integer, &version, PIN_TAG_INTEGER) && version.len == 0 &&
-           PIN_cursor_get_u8(&value, &integer) && integer.len == 0 && value <= 2;
+    if (!PIN_cursor_get_contents(&integer, &version, PIN_TAG_INTEGER) || version.len != 0 ||
+        !PIN_cursor_get_u8(&value, &integer) || integer.len != 0 || value < 1 || value > 2) {
+        return 0;
+    }
+    *out_version = value;
+    return 1;
+}
+
+/* PIN_integer_ok checks the contents of a DER INTEGER: at least one octet (X.690 8.3.1), and the
+ * fewest (8.3.2): the first nine bits are neither all zero nor all one. */
+static int PIN_integer_ok(const PIN_cursor *contents) {
+    PIN_cursor rest = *contents;
+    uint8_t first;
+    uint8_t second;
+    if (!PIN_cursor_get_u8(&first, &rest)) {
+        return 0;
+    }
+    if (!PIN_cursor_get_u8(&second, &rest)) {
+        return 1;
+    }
+    return !(first == 0x00 && (second & 0x80) == 0) && !(first == 0xff && (second & 0x80) != 0);
+}
+
+/* PIN_oid_ok checks the contents of an OBJECT IDENTIFIER (X.690 8.19.2): at least one octet, each
+ * subidentifier in the fewest octets (none starts with 0x80), the last octet ending one (bit 8
+ * clear). */
+static int PIN_oid_ok(const PIN_cursor *contents) {
+    PIN_cursor rest = *contents;
+    uint8_t octet;
+    int at_start = 1;
+    if (rest.len == 0) {
+        return 0;
+    }
+    while (PIN_cursor_get_u8(&octet, &rest)) {
+        if (at_start && octet == 0x80) {
+            return 0;
+        }
+        at_start = (octet & 0x80) == 0;
+    }
+    return at_start;
+}
+
+/* PIN_read_algorithm reads an AlgorithmIdentifier: a SEQUENCE of an OBJECT IDENTIFIER and at most
+ * one more element (the parameters, whose contents depend on the algorithm and are not read). */
+static int PIN_read_algorithm(PIN_cursor *cursor) {
+    PIN_cursor algorithm;
+    PIN_cursor oid;
+    if (!PIN_cursor_get_contents(&algorithm, cursor, PIN_TAG_SEQUENCE) ||
+        !PIN_cursor_get_contents(&oid, &algorithm, PIN_TAG_OID) || !PIN_oid_ok(&oid)) {
+        return 0;
+    }
+    return algorithm.len == 0 || (PIN_cursor_get_any_element(NULL, NULL, NULL, &algorithm) &&
+                                  algorithm.len == 0);
+}
+
+/* PIN_read_time reads one Time: a UTCTime or a GeneralizedTime (its characters are not read). */
+static int PIN_read_time(PIN_cursor *validity) {
+    return PIN_cursor_get_element(NULL, validity, PIN_TAG_UTC_TIME) ||
+           PIN_cursor_get_element(NULL, validity, PIN_TAG_GENERALIZED_TIME);
+}
+
+/* PIN_read_validity reads the Validity SEQUENCE: notBefore and notAfter, each a Time, nothing else. */
+static int PIN_read_validity(PIN_cursor *tbs) {
+    PIN_cursor validity;
+    return PIN_cursor_get_contents(&validity, tbs, PIN_TAG_SEQUENCE) && PIN_read_time(&validity) &&
+           PIN_read_time(&validity) && validity.len == 0;
 }
 
 /* PIN_bit_string_ok checks the contents of a DER BIT STRING: an initial octet giving 0..7 unused
@@ -63,12 +153,17 @@ static int PIN_bit_string_ok(const PIN_cursor *contents) {
            (last & ((1u << unused_bits) - 1u)) == 0;
 }
 
+/* PIN_read_bit_string reads an element tagged |tag| whose contents are a DER BIT STRING. */
+static int PIN_read_bit_string(PIN_cursor *cursor, uint8_t tag) {
+    PIN_cursor contents;
+    return PIN_cursor_get_contents(&contents, cursor, tag) && PIN_bit_string_ok(&contents);
+}
+
 /* PIN_read_spki reads the SubjectPublicKeyInfo element, header included, into |out_spki|, checking
- * that it holds one AlgorithmIdentifier SEQUENCE and one well-formed BIT STRING, nothing else. */
+ * that it holds one AlgorithmIdentifier and one well-formed BIT STRING, nothing else. */
 static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
     PIN_cursor spki;
     PIN_cursor contents;
-    PIN_cursor key;
     uint8_t tag;
     size_t header_len;
     if (!PIN_cursor_get_any_element(&spki, &tag, &header_len, tbs) || tag != PIN_TAG_SEQUENCE) {
@@ -76,23 +171,70 @@ static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
     }
     contents = spki;
     if (!PIN_cursor_get_bytes(NULL, &contents, header_len) ||
-        !PIN_cursor_get_element(NULL, &contents, PIN_TAG_SEQUENCE) ||   /* algorithm */
-        !PIN_cursor_get_contents(&key, &contents, PIN_TAG_BIT_STRING) || /* subjectPublicKey */
-        !PIN_bit_string_ok(&key) || contents.len != 0) {
+        !PIN_read_algorithm(&contents) ||                      /* algorithm */
+        !PIN_read_bit_string(&contents, PIN_TAG_BIT_STRING) || /* subjectPublicKey */
+        contents.len != 0) {
         return 0;
     }
     *out_spki = spki;
     return 1;
 }
 
-/* PIN_read_tbs_tail reads what may follow the SPKI in tbsCertificate: the optional unique
- * identifiers and extensions, in that order, and then nothing. */
-static int PIN_read_tbs_tail(PIN_cursor *tbs) {
+/* PIN_read_extension reads one Extension: a SEQUENCE of extnID (an OBJECT IDENTIFIER), critical
+ * (a BOOLEAN DEFAULT FALSE, so present only as TRUE, 0xff: X.690 11.1, 11.5) and extnValue (an
+ * OCTET STRING, whose contents are not read), nothing else. */
+static int PIN_read_extension(PIN_cursor *extensions) {
+    PIN_cursor extension;
+    PIN_cursor oid;
+    PIN_cursor critical;
+    uint8_t value;
     int present;
-    return PIN_cursor_get_optional_contents(NULL, &present, tbs, PIN_TAG_ISSUER_UID) &&
-           PIN_cursor_get_optional_contents(NULL, &present, tbs, PIN_TAG_SUBJECT_UID) &&
-           PIN_cursor_get_optional_contents(NULL, &present, tbs, PIN_TAG_EXTENSIONS) &&
-           tbs->len == 0;
+    if (!PIN_cursor_get_contents(&extension, extensions, PIN_TAG_SEQUENCE) ||
+        !PIN_cursor_get_contents(&oid, &extension, PIN_TAG_OID) || !PIN_oid_ok(&oid) ||
+        !PIN_cursor_get_optional_contents(&critical, &present, &extension, PIN_TAG_BOOLEAN)) {
+        return 0;
+    }
+    if (present && (!PIN_cursor_get_u8(&value, &critical) || critical.len != 0 || value != 0xff)) {
+        return 0;
+    }
+    return PIN_cursor_get_element(NULL, &extension, PIN_TAG_OCTET_STRING) && extension.len == 0;
+}
+
+/* PIN_read_tbs_tail reads what may follow the SPKI in tbsCertificate, in this order, then nothing:
+ * issuerUniqueID and subjectUniqueID (BIT STRINGs, v2 or v3 only), and extensions (v3 only):
+ * [3] holding exactly one SEQUENCE of one or more Extensions (RFC 5280: SIZE (1..MAX)). */
+static int PIN_read_tbs_tail(PIN_cursor *tbs, int version) {
+    PIN_cursor unique_id;
+    PIN_cursor explicit_extensions;
+    PIN_cursor extensions;
+    int present;
+    if (tbs->len == 0) {
+        return 1;
+    }
+    if (version == 0) {
+        return 0;
+    }
+    if (!PIN_cursor_get_optional_contents(&unique_id, &present, tbs, PIN_TAG_ISSUER_UID) ||
+        (present && !PIN_bit_string_ok(&unique_id)) ||
+        !PIN_cursor_get_optional_contents(&unique_id, &present, tbs, PIN_TAG_SUBJECT_UID) ||
+        (present && !PIN_bit_string_ok(&unique_id)) ||
+        !PIN_cursor_get_optional_contents(&explicit_extensions, &present, tbs,
+                                          PIN_TAG_EXTENSIONS)) {
+        return 0;
+    }
+    if (present) {
+        if (version != 2 ||
+            !PIN_cursor_get_contents(&extensions, &explicit_extensions, PIN_TAG_SEQUENCE) ||
+            explicit_extensions.len != 0 || extensions.len == 0) {
+            return 0;
+        }
+        while (extensions.len != 0) {
+            if (!PIN_read_extension(&extensions)) {
+                return 0;
+            }
+        }
+    }
+    return tbs->len == 0;
 }
 
 pinning_status PIN_certificate_spki(PIN_cursor *out_spki, const PIN_cursor *input) {
@@ -101,6 +243,7 @@ pinning_status PIN_certificate_spki(PIN_cursor *out_spki, const PIN_cursor *inpu
     PIN_cursor tbs;
     PIN_cursor serial;
     PIN_cursor spki;
+    int version = 0;
 
     if (rest.len == 0) {
         return PINNING_ERR_EMPTY;
@@ -114,19 +257,19 @@ pinning_status PIN_certificate_spki(PIN_cursor *out_spki, const PIN_cursor *inpu
     if (!PIN_cursor_get_contents(&tbs, &certificate, PIN_TAG_SEQUENCE)) {
         return PINNING_ERR_TBS_CERTIFICATE;
     }
-    if (!PIN_read_version(&tbs)) {
+    if (!PIN_read_version(&version, &tbs)) {
         return PINNING_ERR_VERSION;
     }
-    if (!PIN_cursor_get_contents(&serial, &tbs, PIN_TAG_INTEGER) || serial.len == 0) {
+    if (!PIN_cursor_get_contents(&serial, &tbs, PIN_TAG_INTEGER) || !PIN_integer_ok(&serial)) {
         return PINNING_ERR_SERIAL_NUMBER;
     }
-    if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
+    if (!PIN_read_algorithm(&tbs)) {
         return PINNING_ERR_SIGNATURE;
     }
     if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
         return PINNING_ERR_ISSUER;
     }
-    if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
+    if (!PIN_read_validity(&tbs)) {
         return PINNING_ERR_VALIDITY;
     }
     if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
@@ -135,13 +278,13 @@ pinning_status PIN_certificate_spki(PIN_cursor *out_spki, const PIN_cursor *inpu
     if (!PIN_read_spki(&spki, &tbs)) {
         return PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO;
     }
-    if (!PIN_read_tbs_tail(&tbs)) {
+    if (!PIN_read_tbs_tail(&tbs, version)) {
         return PINNING_ERR_EXTENSIONS;
     }
-    if (!PIN_cursor_get_element(NULL, &certificate, PIN_TAG_SEQUENCE)) {
+    if (!PIN_read_algorithm(&certificate)) {
         return PINNING_ERR_SIGNATURE_ALGORITHM;
     }
-    if (!PIN_cursor_get_element(NULL, &certificate, PIN_TAG_BIT_STRING) || certificate.len != 0) {
+    if (!PIN_read_bit_string(&certificate, PIN_TAG_BIT_STRING) || certificate.len != 0) {
         return PINNING_ERR_SIGNATURE_VALUE;
     }
     *out_spki = spki;

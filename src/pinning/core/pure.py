@@ -25,12 +25,13 @@ _TAG_VERSION = 0xA0
 _TAG_ISSUER_UID = 0x81
 _TAG_SUBJECT_UID = 0x82
 _TAG_EXTENSIONS = 0xA3
+_TAG_BOOLEAN = 0x01
+_TAG_OCTET_STRING = 0x04
+_TAG_OID = 0x06
+_TAG_UTC_TIME = 0x17
+_TAG_GENERALIZED_TIME = 0x18
 
 _sha256 = hashlib.sha256
-# The fields between serialNumber and subjectPublicKeyInfo: each one SEQUENCE, read in this order.
-_NAME_FIELDS = (Status.ERR_SIGNATURE, Status.ERR_ISSUER, Status.ERR_VALIDITY, Status.ERR_SUBJECT)
-# What may follow the SPKI in tbsCertificate, in this order.
-_TAIL_TAGS = (_TAG_ISSUER_UID, _TAG_SUBJECT_UID, _TAG_EXTENSIONS)
 
 
 def _long_form_end(buf: bytes, pos: int, end: int) -> int:
@@ -81,18 +82,82 @@ def _contents(buf: bytes, pos: int) -> int:
     return pos + 2 if length < 0x80 else pos + 2 + (length & 0x7F)
 
 
-def _skip_optional(buf: bytes, pos: int, end: int, tag: int) -> int:
-    """Skip an optional element tagged ``tag``: the position after it, or -1 if it is malformed."""
-    if pos < end and buf[pos] == tag:
-        return _skip(buf, pos, end, tag)
-    return pos
+def _any_end(buf: bytes, pos: int, end: int) -> int:
+    """Return the end of the strict-DER element at ``pos`` whatever its tag, or -1
+    (``PIN_cursor_get_any_element``): the identifier checks of X.690 8.1.2.4 and 8.1.5 first."""
+    if pos >= end:
+        return -1
+    tag = buf[pos]
+    if tag & 0x1F == 0x1F or tag & 0xDF == 0:
+        return -1
+    return _skip(buf, pos, end, tag)
 
 
-def _version_ok(buf: bytes, pos: int, end: int) -> bool:
-    """``[0]`` at ``pos`` holds exactly one INTEGER of one byte, 0..2 (``PIN_read_version``)."""
+def _version(buf: bytes, pos: int, end: int) -> int:
+    """The version that ``[0]`` at ``pos`` holds: one INTEGER of one byte, 1 (v2) or 2 (v3), or -1
+    (``PIN_read_version``; v1 is the DEFAULT, never written in DER)."""
     start = _contents(buf, pos)
     integer_end = _skip(buf, start, end, _TAG_INTEGER)
-    return integer_end == end and integer_end - start == 3 and buf[start + 2] <= 2
+    if integer_end != end or integer_end - start != 3:
+        return -1
+    value = buf[start + 2]
+    return value if 1 <= value <= 2 else -1
+
+
+def _integer_ok(buf: bytes, start: int, end: int) -> bool:
+    """DER INTEGER contents (``PIN_integer_ok``): at least one octet (X.690 8.3.1), and the first
+    nine bits neither all zero nor all one (8.3.2)."""
+    if start == end:
+        return False
+    if end - start == 1:
+        return True
+    first = buf[start]
+    second = buf[start + 1] & 0x80
+    return not (first == 0 and not second) and not (first == 0xFF and second)
+
+
+def _oid_ok(buf: bytes, start: int, end: int) -> bool:
+    """OBJECT IDENTIFIER contents (``PIN_oid_ok``, X.690 8.19.2): at least one octet, no
+    subidentifier starting with 0x80, the last octet ending one."""
+    if start == end or buf[end - 1] & 0x80:
+        return False
+    if buf[start] == 0x80:
+        return False
+    # 0x80 elsewhere is a padding octet only when the octet before it ends a subidentifier.
+    pos = buf.find(b"\x80", start + 1, end)
+    while pos >= 0:
+        if not buf[pos - 1] & 0x80:
+            return False
+        pos = buf.find(b"\x80", pos + 1, end)
+    return True
+
+
+def _algorithm_end(buf: bytes, pos: int, end: int) -> int:
+    """The end of the AlgorithmIdentifier at ``pos``, or -1 (``PIN_read_algorithm``): a SEQUENCE
+    of an OBJECT IDENTIFIER and at most one more element."""
+    algorithm_end = _skip(buf, pos, end, _TAG_SEQUENCE)
+    if algorithm_end < 0:
+        return -1
+    oid = _contents(buf, pos)
+    oid_end = _skip(buf, oid, algorithm_end, _TAG_OID)
+    if oid_end < 0 or not _oid_ok(buf, _contents(buf, oid), oid_end):
+        return -1
+    if oid_end != algorithm_end and _any_end(buf, oid_end, algorithm_end) != algorithm_end:
+        return -1
+    return algorithm_end
+
+
+def _validity_ok(buf: bytes, pos: int, end: int) -> bool:
+    """The Validity SEQUENCE at ``pos`` (ending at ``end``) holds two Times, UTCTime or
+    GeneralizedTime, and nothing else (``PIN_read_validity``)."""
+    pos = _contents(buf, pos)
+    for _ in range(2):
+        if pos >= end or buf[pos] not in (_TAG_UTC_TIME, _TAG_GENERALIZED_TIME):
+            return False
+        pos = _skip(buf, pos, end, buf[pos])
+        if pos < 0:
+            return False
+    return pos == end
 
 
 def _bit_string_ok(buf: bytes, start: int, end: int) -> bool:
@@ -108,12 +173,67 @@ def _bit_string_ok(buf: bytes, start: int, end: int) -> bool:
     return buf[end - 1] & ((1 << unused_bits) - 1) == 0
 
 
+def _bit_string_end(buf: bytes, pos: int, end: int, tag: int) -> int:
+    """The end of the element tagged ``tag`` at ``pos`` holding a DER BIT STRING, or -1."""
+    element_end = _skip(buf, pos, end, tag)
+    if element_end < 0 or not _bit_string_ok(buf, _contents(buf, pos), element_end):
+        return -1
+    return element_end
+
+
 def _spki_ok(buf: bytes, pos: int, end: int) -> bool:
     """The SPKI at ``pos`` holds one AlgorithmIdentifier and one well-formed BIT STRING only."""
-    algorithm_end = _skip(buf, _contents(buf, pos), end, _TAG_SEQUENCE)
-    if algorithm_end < 0 or _skip(buf, algorithm_end, end, _TAG_BIT_STRING) != end:
+    algorithm_end = _algorithm_end(buf, _contents(buf, pos), end)
+    return algorithm_end >= 0 and _bit_string_end(buf, algorithm_end, end, _TAG_BIT_STRING) == end
+
+
+def _extension_end(buf: bytes, pos: int, end: int) -> int:
+    """The end of the Extension at ``pos``, or -1 (``PIN_read_extension``): a SEQUENCE of an
+    OBJECT IDENTIFIER, a BOOLEAN only when TRUE (DEFAULT FALSE), an OCTET STRING, nothing else."""
+    extension_end = _skip(buf, pos, end, _TAG_SEQUENCE)
+    if extension_end < 0:
+        return -1
+    oid = _contents(buf, pos)
+    pos = _skip(buf, oid, extension_end, _TAG_OID)
+    if pos < 0 or not _oid_ok(buf, _contents(buf, oid), pos):
+        return -1
+    if pos < extension_end and buf[pos] == _TAG_BOOLEAN:
+        critical_end = _skip(buf, pos, extension_end, _TAG_BOOLEAN)
+        if critical_end - pos != 3 or buf[pos + 2] != 0xFF:
+            return -1
+        pos = critical_end
+    if _skip(buf, pos, extension_end, _TAG_OCTET_STRING) != extension_end:
+        return -1
+    return extension_end
+
+
+def _tail_ok(buf: bytes, pos: int, end: int, version: int) -> bool:
+    """What follows the SPKI (``PIN_read_tbs_tail``): issuerUniqueID and subjectUniqueID (BIT
+    STRINGs, v2 or v3), then extensions (v3): [3] holding one SEQUENCE of one or more Extensions."""
+    if pos == end:
+        return True
+    if version == 0:
         return False
-    return _bit_string_ok(buf, _contents(buf, algorithm_end), end)
+    for tag in (_TAG_ISSUER_UID, _TAG_SUBJECT_UID):
+        if pos < end and buf[pos] == tag:
+            pos = _bit_string_end(buf, pos, end, tag)
+            if pos < 0:
+                return False
+    if pos < end and buf[pos] == _TAG_EXTENSIONS:
+        explicit_end = _skip(buf, pos, end, _TAG_EXTENSIONS)
+        if explicit_end < 0 or version != 2:
+            return False
+        extensions = _contents(buf, pos)
+        if _skip(buf, extensions, explicit_end, _TAG_SEQUENCE) != explicit_end:
+            return False
+        pos = _contents(buf, extensions)
+        if pos == explicit_end:
+            return False
+        while pos < explicit_end:
+            pos = _extension_end(buf, pos, explicit_end)
+            if pos < 0:
+                return False
+    return pos == end
 
 
 def _walk(buf: bytes) -> tuple[Status, int, int]:
@@ -131,35 +251,41 @@ def _walk(buf: bytes) -> tuple[Status, int, int]:
     if tbs_end < 0:
         return Status.ERR_TBS_CERTIFICATE, 0, 0
     pos = _contents(buf, tbs)
+    version = 0
     if pos < tbs_end and buf[pos] == _TAG_VERSION:
         version_end = _skip(buf, pos, tbs_end, _TAG_VERSION)
-        if version_end < 0 or not _version_ok(buf, pos, version_end):
+        if version_end < 0:
+            return Status.ERR_VERSION, 0, 0
+        version = _version(buf, pos, version_end)
+        if version < 0:
             return Status.ERR_VERSION, 0, 0
         pos = version_end
     serial_end = _skip(buf, pos, tbs_end, _TAG_INTEGER)
-    if serial_end < 0 or serial_end == _contents(buf, pos):
+    if serial_end < 0 or not _integer_ok(buf, _contents(buf, pos), serial_end):
         return Status.ERR_SERIAL_NUMBER, 0, 0
-    pos = serial_end
-    for status in _NAME_FIELDS:
-        pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-        if pos < 0:
-            return status, 0, 0
+    pos = _algorithm_end(buf, serial_end, tbs_end)
+    if pos < 0:
+        return Status.ERR_SIGNATURE, 0, 0
+    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if pos < 0:
+        return Status.ERR_ISSUER, 0, 0
+    validity = pos
+    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if pos < 0 or not _validity_ok(buf, validity, pos):
+        return Status.ERR_VALIDITY, 0, 0
+    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if pos < 0:
+        return Status.ERR_SUBJECT, 0, 0
     spki_start = pos
     spki_end = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
     if spki_end < 0 or not _spki_ok(buf, pos, spki_end):
         return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
-    pos = spki_end
-    if pos != tbs_end:
-        for tag in _TAIL_TAGS:
-            pos = _skip_optional(buf, pos, tbs_end, tag)
-            if pos < 0:
-                return Status.ERR_EXTENSIONS, 0, 0
-        if pos != tbs_end:
-            return Status.ERR_EXTENSIONS, 0, 0
-    pos = _skip(buf, tbs_end, cert_end, _TAG_SEQUENCE)
+    if not _tail_ok(buf, spki_end, tbs_end, version):
+        return Status.ERR_EXTENSIONS, 0, 0
+    pos = _algorithm_end(buf, tbs_end, cert_end)
     if pos < 0:
         return Status.ERR_SIGNATURE_ALGORITHM, 0, 0
-    if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
+    if _bit_string_end(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
         return Status.ERR_SIGNATURE_VALUE, 0, 0
     return Status.OK, spki_start, spki_end
 
