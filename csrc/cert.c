@@ -19,39 +19,22 @@
  *
  *   Version  ::=  INTEGER  {  v1(0), v2(1), v3(2)  }
  *   CertificateSerialNumber  ::=  INTEGER
- *   AlgorithmIdentifier  ::=  SEQUENCE  {
- *        algorithm            OBJECT IDENTIFIER,
- *        parameters           ANY DEFINED BY algorithm OPTIONAL  }
- *   Validity ::= SEQUENCE {  notBefore Time,  notAfter Time  }
- *   Time ::= CHOICE {  utcTime UTCTime,  generalTime GeneralizedTime  }
  *   UniqueIdentifier  ::=  BIT STRING
  *   Extensions  ::=  SEQUENCE SIZE (1..MAX) OF Extension
- *   Extension  ::=  SEQUENCE  {
- *        extnID      OBJECT IDENTIFIER,
- *        critical    BOOLEAN DEFAULT FALSE,
- *        extnValue   OCTET STRING  }
  *   SubjectPublicKeyInfo  ::=  SEQUENCE  {
  *        algorithm            AlgorithmIdentifier,
  *        subjectPublicKey     BIT STRING  }
  *
- * Every element is read as strict DER (der.c). Beyond framing, the walk checks what DER and RFC
- * 5280 say of the fields it reads, short of their meaning: the version (1 or 2 when written out),
- * the serialNumber's minimal INTEGER, each AlgorithmIdentifier's OBJECT IDENTIFIER, the two Time
- * tags of validity, every BIT STRING, the tail's order and versions, and each Extension's shape.
- * It does not read Names, the characters of a Time, algorithm parameters or extension values
- * (docs/checks.md lists the rules). The pure-Python mirror (src/pinning/core/pure.py) follows the
- * same steps in the same order, so that both report the same status for the same input. */
+ * Every element is read as strict DER (der.c). Beyond framing, the walk checks the rules of DER
+ * and RFC 5280 that cost it no measurable time: the version (1 or 2 when written out), the
+ * serialNumber's minimal INTEGER, non-empty AlgorithmIdentifiers, every BIT STRING, the
+ * tail's order and versions, and [3] holding one non-empty SEQUENCE. It does not read Names,
+ * validity, AlgorithmIdentifier contents or the Extensions inside that SEQUENCE (docs/checks.md
+ * lists the rules). The pure-Python mirror (src/pinning/core/pure.py) follows the same steps in
+ * the same order, so that both report the same status for the same input. */
 #include "cert.h"
 
 #include "der.h"
-
-/* The tags of the two Time forms (RFC 5280 4.1.2.5), and of BOOLEAN, OBJECT IDENTIFIER and OCTET
- * STRING, used by this file only. */
-#define PIN_TAG_BOOLEAN 0x01
-#define PIN_TAG_OCTET_STRING 0x04
-#define PIN_TAG_OID 0x06
-#define PIN_TAG_UTC_TIME 0x17
-#define PIN_TAG_GENERALIZED_TIME 0x18
 
 /* PIN_read_version reads the optional [0] EXPLICIT version into |out_version| (0 for v1 when it is
  * absent): one INTEGER of one byte, 1 (v2) or 2 (v3). v1 is the DEFAULT, which DER never encodes
@@ -91,51 +74,6 @@ static int PIN_integer_ok(const PIN_cursor *contents) {
     return !(first == 0x00 && (second & 0x80) == 0) && !(first == 0xff && (second & 0x80) != 0);
 }
 
-/* PIN_oid_ok checks the contents of an OBJECT IDENTIFIER (X.690 8.19.2): at least one octet, each
- * subidentifier in the fewest octets (none starts with 0x80), the last octet ending one (bit 8
- * clear). */
-static int PIN_oid_ok(const PIN_cursor *contents) {
-    PIN_cursor rest = *contents;
-    uint8_t octet;
-    int at_start = 1;
-    if (rest.len == 0) {
-        return 0;
-    }
-    while (PIN_cursor_get_u8(&octet, &rest)) {
-        if (at_start && octet == 0x80) {
-            return 0;
-        }
-        at_start = (octet & 0x80) == 0;
-    }
-    return at_start;
-}
-
-/* PIN_read_algorithm reads an AlgorithmIdentifier: a SEQUENCE of an OBJECT IDENTIFIER and at most
- * one more element (the parameters, whose contents depend on the algorithm and are not read). */
-static int PIN_read_algorithm(PIN_cursor *cursor) {
-    PIN_cursor algorithm;
-    PIN_cursor oid;
-    if (!PIN_cursor_get_contents(&algorithm, cursor, PIN_TAG_SEQUENCE) ||
-        !PIN_cursor_get_contents(&oid, &algorithm, PIN_TAG_OID) || !PIN_oid_ok(&oid)) {
-        return 0;
-    }
-    return algorithm.len == 0 || (PIN_cursor_get_any_element(NULL, NULL, NULL, &algorithm) &&
-                                  algorithm.len == 0);
-}
-
-/* PIN_read_time reads one Time: a UTCTime or a GeneralizedTime (its characters are not read). */
-static int PIN_read_time(PIN_cursor *validity) {
-    return PIN_cursor_get_element(NULL, validity, PIN_TAG_UTC_TIME) ||
-           PIN_cursor_get_element(NULL, validity, PIN_TAG_GENERALIZED_TIME);
-}
-
-/* PIN_read_validity reads the Validity SEQUENCE: notBefore and notAfter, each a Time, nothing else. */
-static int PIN_read_validity(PIN_cursor *tbs) {
-    PIN_cursor validity;
-    return PIN_cursor_get_contents(&validity, tbs, PIN_TAG_SEQUENCE) && PIN_read_time(&validity) &&
-           PIN_read_time(&validity) && validity.len == 0;
-}
-
 /* PIN_bit_string_ok checks the contents of a DER BIT STRING: an initial octet giving 0..7 unused
  * bits (X.690 8.6.2.2), 0 when there are no further octets (8.6.2.3), and unused bits set to zero
  * (11.2.1). */
@@ -159,6 +97,13 @@ static int PIN_read_bit_string(PIN_cursor *cursor, uint8_t tag) {
     return PIN_cursor_get_contents(&contents, cursor, tag) && PIN_bit_string_ok(&contents);
 }
 
+/* PIN_read_algorithm reads an AlgorithmIdentifier: a SEQUENCE that is not empty (its algorithm
+ * OBJECT IDENTIFIER and parameters are not read). */
+static int PIN_read_algorithm(PIN_cursor *cursor) {
+    PIN_cursor algorithm;
+    return PIN_cursor_get_contents(&algorithm, cursor, PIN_TAG_SEQUENCE) && algorithm.len != 0;
+}
+
 /* PIN_read_spki reads the SubjectPublicKeyInfo element, header included, into |out_spki|, checking
  * that it holds one AlgorithmIdentifier and one well-formed BIT STRING, nothing else. */
 static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
@@ -180,29 +125,10 @@ static int PIN_read_spki(PIN_cursor *out_spki, PIN_cursor *tbs) {
     return 1;
 }
 
-/* PIN_read_extension reads one Extension: a SEQUENCE of extnID (an OBJECT IDENTIFIER), critical
- * (a BOOLEAN DEFAULT FALSE, so present only as TRUE, 0xff: X.690 11.1, 11.5) and extnValue (an
- * OCTET STRING, whose contents are not read), nothing else. */
-static int PIN_read_extension(PIN_cursor *extensions) {
-    PIN_cursor extension;
-    PIN_cursor oid;
-    PIN_cursor critical;
-    uint8_t value;
-    int present;
-    if (!PIN_cursor_get_contents(&extension, extensions, PIN_TAG_SEQUENCE) ||
-        !PIN_cursor_get_contents(&oid, &extension, PIN_TAG_OID) || !PIN_oid_ok(&oid) ||
-        !PIN_cursor_get_optional_contents(&critical, &present, &extension, PIN_TAG_BOOLEAN)) {
-        return 0;
-    }
-    if (present && (!PIN_cursor_get_u8(&value, &critical) || critical.len != 0 || value != 0xff)) {
-        return 0;
-    }
-    return PIN_cursor_get_element(NULL, &extension, PIN_TAG_OCTET_STRING) && extension.len == 0;
-}
-
 /* PIN_read_tbs_tail reads what may follow the SPKI in tbsCertificate, in this order, then nothing:
  * issuerUniqueID and subjectUniqueID (BIT STRINGs, v2 or v3 only), and extensions (v3 only):
- * [3] holding exactly one SEQUENCE of one or more Extensions (RFC 5280: SIZE (1..MAX)). */
+ * [3] holding exactly one SEQUENCE of one or more Extensions (RFC 5280: SIZE (1..MAX)), whose
+ * contents are not read. */
 static int PIN_read_tbs_tail(PIN_cursor *tbs, int version) {
     PIN_cursor unique_id;
     PIN_cursor explicit_extensions;
@@ -227,11 +153,6 @@ static int PIN_read_tbs_tail(PIN_cursor *tbs, int version) {
             !PIN_cursor_get_contents(&extensions, &explicit_extensions, PIN_TAG_SEQUENCE) ||
             explicit_extensions.len != 0 || extensions.len == 0) {
             return 0;
-        }
-        while (extensions.len != 0) {
-            if (!PIN_read_extension(&extensions)) {
-                return 0;
-            }
         }
     }
     return tbs->len == 0;
@@ -269,7 +190,7 @@ pinning_status PIN_certificate_spki(PIN_cursor *out_spki, const PIN_cursor *inpu
     if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
         return PINNING_ERR_ISSUER;
     }
-    if (!PIN_read_validity(&tbs)) {
+    if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {
         return PINNING_ERR_VALIDITY;
     }
     if (!PIN_cursor_get_element(NULL, &tbs, PIN_TAG_SEQUENCE)) {

@@ -160,20 +160,6 @@ static inline int PIN_fuzz_integer_ok(const uint8_t *data, size_t len) {
     return len == 1 || !((data[0] == 0x00 && data[1] < 0x80) || (data[0] == 0xff && data[1] >= 0x80));
 }
 
-/* PIN_fuzz_oid_ok: OBJECT IDENTIFIER contents, non-empty, no subidentifier led by 0x80, the last
- * octet with bit 8 clear (X.690 8.19.2). */
-static inline int PIN_fuzz_oid_ok(const uint8_t *data, size_t len) {
-    if (len == 0 || (data[len - 1] & 0x80) != 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == 0x80 && (i == 0 || (data[i - 1] & 0x80) == 0)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* PIN_fuzz_span is a (pointer, length) pair for the reference walk below. */
 typedef struct {
     const uint8_t *data;
@@ -210,28 +196,9 @@ static inline int PIN_fuzz_take_optional(PIN_fuzz_span *span, uint8_t tag) {
     return span->len == 0 || span->data[0] != tag || PIN_fuzz_take(NULL, NULL, span, tag);
 }
 
-/* PIN_fuzz_algorithm_ok takes an AlgorithmIdentifier off |span|: a SEQUENCE of an OID and at most
- * one more element of any tag. */
-static inline int PIN_fuzz_algorithm_ok(PIN_fuzz_span *span) {
-    PIN_fuzz_span algorithm;
-    PIN_fuzz_span oid;
-    uint8_t tag = 0;
-    size_t header_len = 0;
-    size_t total;
-    if (!PIN_fuzz_take(NULL, &algorithm, span, 0x30) || !PIN_fuzz_take(NULL, &oid, &algorithm, 0x06) ||
-        !PIN_fuzz_oid_ok(oid.data, oid.len)) {
-        return 0;
-    }
-    if (algorithm.len == 0) {
-        return 1;
-    }
-    total = PIN_fuzz_der_element(&tag, &header_len, algorithm.data, algorithm.len);
-    return total != 0 && total == algorithm.len;
-}
-
 /* PIN_fuzz_tail_ok checks what follows the SPKI in tbsCertificate for a certificate of |version|
- * (0 for v1): unique identifiers (v2, v3) as BIT STRINGs, then [3] (v3) holding one non-empty
- * SEQUENCE of Extensions { OID, BOOLEAN 0xff optional, OCTET STRING }, then nothing. */
+ * (0 for v1): unique identifiers (v2, v3) as BIT STRINGs, then [3] (v3) holding exactly one
+ * non-empty SEQUENCE (the Extensions in it are not read), then nothing. */
 static inline int PIN_fuzz_tail_ok(PIN_fuzz_span tbs, int version) {
     static const uint8_t kUniqueIdTags[2] = {0x81, 0x82};
     PIN_fuzz_span field;
@@ -254,22 +221,6 @@ static inline int PIN_fuzz_tail_ok(PIN_fuzz_span tbs, int version) {
             !PIN_fuzz_take(NULL, &extensions, &field, 0x30) || field.len != 0 ||
             extensions.len == 0) {
             return 0;
-        }
-        while (extensions.len != 0) {
-            PIN_fuzz_span extension;
-            PIN_fuzz_span part;
-            if (!PIN_fuzz_take(NULL, &extension, &extensions, 0x30) ||
-                !PIN_fuzz_take(NULL, &part, &extension, 0x06) || !PIN_fuzz_oid_ok(part.data, part.len)) {
-                return 0;
-            }
-            if (extension.len != 0 && extension.data[0] == 0x01 &&
-                (!PIN_fuzz_take(NULL, &part, &extension, 0x01) || part.len != 1 ||
-                 part.data[0] != 0xff)) {
-                return 0;
-            }
-            if (!PIN_fuzz_take(NULL, NULL, &extension, 0x04) || extension.len != 0) {
-                return 0;
-            }
         }
     }
     return tbs.len == 0;
@@ -314,29 +265,20 @@ static inline pinning_status PIN_fuzz_reference_walk(size_t *out_offset, size_t 
     if (!PIN_fuzz_take(NULL, &field, &tbs, 0x02) || !PIN_fuzz_integer_ok(field.data, field.len)) {
         return PINNING_ERR_SERIAL_NUMBER;
     }
-    if (!PIN_fuzz_algorithm_ok(&tbs)) {
+    if (!PIN_fuzz_take(NULL, &field, &tbs, 0x30) || field.len == 0) {
         return PINNING_ERR_SIGNATURE;
     }
     if (!PIN_fuzz_take(NULL, NULL, &tbs, 0x30)) {
         return PINNING_ERR_ISSUER;
     }
-    if (!PIN_fuzz_take(NULL, &field, &tbs, 0x30)) {
-        return PINNING_ERR_VALIDITY;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (field.len == 0 || (field.data[0] != 0x17 && field.data[0] != 0x18) ||
-            !PIN_fuzz_take(NULL, NULL, &field, field.data[0])) {
-            return PINNING_ERR_VALIDITY;
-        }
-    }
-    if (field.len != 0) {
+    if (!PIN_fuzz_take(NULL, NULL, &tbs, 0x30)) {
         return PINNING_ERR_VALIDITY;
     }
     if (!PIN_fuzz_take(NULL, NULL, &tbs, 0x30)) {
         return PINNING_ERR_SUBJECT;
     }
     if (!PIN_fuzz_take(&spki, &spki_contents, &tbs, 0x30) ||
-        !PIN_fuzz_algorithm_ok(&spki_contents) ||
+        !PIN_fuzz_take(NULL, &field, &spki_contents, 0x30) || field.len == 0 ||
         !PIN_fuzz_take(NULL, &key, &spki_contents, 0x03) || spki_contents.len != 0 ||
         !PIN_fuzz_bit_string_ok(key.data, key.len)) {
         return PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO;
@@ -344,7 +286,7 @@ static inline pinning_status PIN_fuzz_reference_walk(size_t *out_offset, size_t 
     if (!PIN_fuzz_tail_ok(tbs, version)) {
         return PINNING_ERR_EXTENSIONS;
     }
-    if (!PIN_fuzz_algorithm_ok(&certificate)) {
+    if (!PIN_fuzz_take(NULL, &field, &certificate, 0x30) || field.len == 0) {
         return PINNING_ERR_SIGNATURE_ALGORITHM;
     }
     if (!PIN_fuzz_take(NULL, &key, &certificate, 0x03) || certificate.len != 0 ||

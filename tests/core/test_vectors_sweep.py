@@ -49,8 +49,6 @@ EXPECTED_REFUSALS = {
     "cryptography-scts-tbs-precert.der": Status.ERR_TBS_CERTIFICATE,
     # [0] holds INTEGER 7: not v1, v2 or v3
     "custom/invalid_version.pem#0": Status.ERR_VERSION,
-    # an Extension with critical FALSE written out (DEFAULT FALSE: DER leaves it out)
-    "ed25519/ed25519-rfc8410.pem#0": Status.ERR_EXTENSIONS,
 }
 
 

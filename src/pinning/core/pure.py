@@ -25,13 +25,9 @@ _TAG_VERSION = 0xA0
 _TAG_ISSUER_UID = 0x81
 _TAG_SUBJECT_UID = 0x82
 _TAG_EXTENSIONS = 0xA3
-_TAG_BOOLEAN = 0x01
-_TAG_OCTET_STRING = 0x04
-_TAG_OID = 0x06
-_TAG_UTC_TIME = 0x17
-_TAG_GENERALIZED_TIME = 0x18
 
 _sha256 = hashlib.sha256
+_OK = Status.OK
 
 
 def _long_form_end(buf: bytes, pos: int, end: int) -> int:
@@ -82,162 +78,38 @@ def _contents(buf: bytes, pos: int) -> int:
     return pos + 2 if length < 0x80 else pos + 2 + (length & 0x7F)
 
 
-def _any_end(buf: bytes, pos: int, end: int) -> int:
-    """Return the end of the strict-DER element at ``pos`` whatever its tag, or -1
-    (``PIN_cursor_get_any_element``): the identifier checks of X.690 8.1.2.4 and 8.1.5 first."""
-    if pos >= end:
-        return -1
-    tag = buf[pos]
-    if tag & 0x1F == 0x1F or tag & 0xDF == 0:
-        return -1
-    return _skip(buf, pos, end, tag)
-
-
-def _version(buf: bytes, pos: int, end: int) -> int:
-    """The version that ``[0]`` at ``pos`` holds: one INTEGER of one byte, 1 (v2) or 2 (v3), or -1
-    (``PIN_read_version``; v1 is the DEFAULT, never written in DER)."""
-    start = _contents(buf, pos)
-    integer_end = _skip(buf, start, end, _TAG_INTEGER)
-    if integer_end != end or integer_end - start != 3:
-        return -1
-    value = buf[start + 2]
-    return value if 1 <= value <= 2 else -1
-
-
-def _integer_ok(buf: bytes, start: int, end: int) -> bool:
-    """DER INTEGER contents (``PIN_integer_ok``): at least one octet (X.690 8.3.1), and the first
-    nine bits neither all zero nor all one (8.3.2)."""
-    if start == end:
-        return False
-    if end - start == 1:
-        return True
-    first = buf[start]
-    second = buf[start + 1] & 0x80
-    return not (first == 0 and not second) and not (first == 0xFF and second)
-
-
-def _oid_ok(buf: bytes, start: int, end: int) -> bool:
-    """OBJECT IDENTIFIER contents (``PIN_oid_ok``, X.690 8.19.2): at least one octet, no
-    subidentifier starting with 0x80, the last octet ending one."""
-    if start == end or buf[end - 1] & 0x80:
-        return False
-    if buf[start] == 0x80:
-        return False
-    # 0x80 elsewhere is a padding octet only when the octet before it ends a subidentifier.
-    pos = buf.find(b"\x80", start + 1, end)
-    while pos >= 0:
-        if not buf[pos - 1] & 0x80:
-            return False
-        pos = buf.find(b"\x80", pos + 1, end)
-    return True
-
-
-def _algorithm_end(buf: bytes, pos: int, end: int) -> int:
-    """The end of the AlgorithmIdentifier at ``pos``, or -1 (``PIN_read_algorithm``): a SEQUENCE
-    of an OBJECT IDENTIFIER and at most one more element."""
-    algorithm_end = _skip(buf, pos, end, _TAG_SEQUENCE)
-    if algorithm_end < 0:
-        return -1
-    oid = _contents(buf, pos)
-    oid_end = _skip(buf, oid, algorithm_end, _TAG_OID)
-    if oid_end < 0 or not _oid_ok(buf, _contents(buf, oid), oid_end):
-        return -1
-    if oid_end != algorithm_end and _any_end(buf, oid_end, algorithm_end) != algorithm_end:
-        return -1
-    return algorithm_end
-
-
-def _validity_ok(buf: bytes, pos: int, end: int) -> bool:
-    """The Validity SEQUENCE at ``pos`` (ending at ``end``) holds two Times, UTCTime or
-    GeneralizedTime, and nothing else (``PIN_read_validity``)."""
-    pos = _contents(buf, pos)
-    for _ in range(2):
-        if pos >= end or buf[pos] not in (_TAG_UTC_TIME, _TAG_GENERALIZED_TIME):
-            return False
-        pos = _skip(buf, pos, end, buf[pos])
-        if pos < 0:
-            return False
-    return pos == end
-
-
 def _bit_string_ok(buf: bytes, start: int, end: int) -> bool:
     """DER BIT STRING contents (``PIN_bit_string_ok``): 0..7 unused bits (X.690 8.6.2.2), none
-    when empty (8.6.2.3), and the unused bits zero (11.2.1)."""
-    if start == end:
-        return False
-    unused_bits = buf[start]
-    if unused_bits > 7:
-        return False
-    if end - start == 1:
-        return unused_bits == 0
-    return buf[end - 1] & ((1 << unused_bits) - 1) == 0
-
-
-def _bit_string_end(buf: bytes, pos: int, end: int, tag: int) -> int:
-    """The end of the element tagged ``tag`` at ``pos`` holding a DER BIT STRING, or -1."""
-    element_end = _skip(buf, pos, end, tag)
-    if element_end < 0 or not _bit_string_ok(buf, _contents(buf, pos), element_end):
-        return -1
-    return element_end
-
-
-def _spki_ok(buf: bytes, pos: int, end: int) -> bool:
-    """The SPKI at ``pos`` holds one AlgorithmIdentifier and one well-formed BIT STRING only."""
-    algorithm_end = _algorithm_end(buf, _contents(buf, pos), end)
-    return algorithm_end >= 0 and _bit_string_end(buf, algorithm_end, end, _TAG_BIT_STRING) == end
-
-
-def _extension_end(buf: bytes, pos: int, end: int) -> int:
-    """The end of the Extension at ``pos``, or -1 (``PIN_read_extension``): a SEQUENCE of an
-    OBJECT IDENTIFIER, a BOOLEAN only when TRUE (DEFAULT FALSE), an OCTET STRING, nothing else."""
-    extension_end = _skip(buf, pos, end, _TAG_SEQUENCE)
-    if extension_end < 0:
-        return -1
-    oid = _contents(buf, pos)
-    pos = _skip(buf, oid, extension_end, _TAG_OID)
-    if pos < 0 or not _oid_ok(buf, _contents(buf, oid), pos):
-        return -1
-    if pos < extension_end and buf[pos] == _TAG_BOOLEAN:
-        critical_end = _skip(buf, pos, extension_end, _TAG_BOOLEAN)
-        if critical_end - pos != 3 or buf[pos + 2] != 0xFF:
-            return -1
-        pos = critical_end
-    if _skip(buf, pos, extension_end, _TAG_OCTET_STRING) != extension_end:
-        return -1
-    return extension_end
+    when empty (8.6.2.3: with no octet after it, the initial octet is its own last octet, so any
+    unused bit in it is set), and the unused bits zero (11.2.1)."""
+    return start < end and buf[start] < 8 and not buf[end - 1] & ((1 << buf[start]) - 1)
 
 
 def _tail_ok(buf: bytes, pos: int, end: int, version: int) -> bool:
-    """What follows the SPKI (``PIN_read_tbs_tail``): issuerUniqueID and subjectUniqueID (BIT
-    STRINGs, v2 or v3), then extensions (v3): [3] holding one SEQUENCE of one or more Extensions."""
-    if pos == end:
-        return True
+    """What follows the SPKI, when anything does (``PIN_read_tbs_tail``): issuerUniqueID and
+    subjectUniqueID (BIT STRINGs, v2 or v3), then extensions (v3): [3] holding exactly one
+    SEQUENCE of one or more Extensions (whose contents are not read), then nothing."""
     if version == 0:
         return False
     for tag in (_TAG_ISSUER_UID, _TAG_SUBJECT_UID):
         if pos < end and buf[pos] == tag:
-            pos = _bit_string_end(buf, pos, end, tag)
-            if pos < 0:
+            unique_id_end = _skip(buf, pos, end, tag)
+            if unique_id_end < 0 or not _bit_string_ok(buf, _contents(buf, pos), unique_id_end):
                 return False
-    if pos < end and buf[pos] == _TAG_EXTENSIONS:
-        explicit_end = _skip(buf, pos, end, _TAG_EXTENSIONS)
-        if explicit_end < 0 or version != 2:
-            return False
-        extensions = _contents(buf, pos)
-        if _skip(buf, extensions, explicit_end, _TAG_SEQUENCE) != explicit_end:
-            return False
-        pos = _contents(buf, extensions)
-        if pos == explicit_end:
-            return False
-        while pos < explicit_end:
-            pos = _extension_end(buf, pos, explicit_end)
-            if pos < 0:
-                return False
-    return pos == end
+            pos = unique_id_end
+    if pos == end:
+        return True
+    if version != 2 or _skip(buf, pos, end, _TAG_EXTENSIONS) != end:
+        return False
+    extensions = _contents(buf, pos)
+    return _skip(buf, extensions, end, _TAG_SEQUENCE) == end and buf[extensions + 1] != 0
 
 
 def _walk(buf: bytes) -> tuple[Status, int, int]:
-    """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds."""
+    """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds.
+
+    The checks on contents (version, serialNumber, BIT STRINGs) are written out here rather than
+    called: the walk runs once per certificate and a Python call costs as much as the check."""
     size = len(buf)
     if size == 0:
         return Status.ERR_EMPTY, 0, 0
@@ -253,46 +125,69 @@ def _walk(buf: bytes) -> tuple[Status, int, int]:
     pos = _contents(buf, tbs)
     version = 0
     if pos < tbs_end and buf[pos] == _TAG_VERSION:
+        # PIN_read_version: [0] holding one INTEGER of one octet (so 5 octets in all), 1 or 2.
+        # v1 is the DEFAULT, which DER never writes (X.690 11.5).
         version_end = _skip(buf, pos, tbs_end, _TAG_VERSION)
-        if version_end < 0:
+        if version_end - pos != 5 or buf[pos + 2] != _TAG_INTEGER or buf[pos + 3] != 1:
             return Status.ERR_VERSION, 0, 0
-        version = _version(buf, pos, version_end)
-        if version < 0:
+        version = buf[pos + 4]
+        if version != 1 and version != 2:
             return Status.ERR_VERSION, 0, 0
         pos = version_end
     serial_end = _skip(buf, pos, tbs_end, _TAG_INTEGER)
-    if serial_end < 0 or not _integer_ok(buf, _contents(buf, pos), serial_end):
+    if serial_end < 0:
         return Status.ERR_SERIAL_NUMBER, 0, 0
-    pos = _algorithm_end(buf, serial_end, tbs_end)
-    if pos < 0:
+    # PIN_integer_ok: at least one octet (X.690 8.3.1), and not 00 or ff followed by an octet
+    # whose bit 8 repeats it (8.3.2: the first nine bits not all equal).
+    serial = _contents(buf, pos)
+    if serial_end - serial < 2:
+        if serial_end == serial:
+            return Status.ERR_SERIAL_NUMBER, 0, 0
+    elif (buf[serial] + 1) & 0xFE == 0 and (buf[serial] ^ buf[serial + 1]) & 0x80 == 0:
+        return Status.ERR_SERIAL_NUMBER, 0, 0
+    # signature: a non-empty AlgorithmIdentifier SEQUENCE (PIN_read_algorithm; its contents are
+    # not read). Here and below, a SEQUENCE that _skip accepts is empty exactly when its length
+    # octet is 0, as a long form under 128 is refused.
+    pos = _skip(buf, serial_end, tbs_end, _TAG_SEQUENCE)
+    if pos < 0 or buf[serial_end + 1] == 0:
         return Status.ERR_SIGNATURE, 0, 0
     pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
     if pos < 0:
         return Status.ERR_ISSUER, 0, 0
-    validity = pos
     pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-    if pos < 0 or not _validity_ok(buf, validity, pos):
+    if pos < 0:
         return Status.ERR_VALIDITY, 0, 0
-    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-    if pos < 0:
+    spki_start = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if spki_start < 0:
         return Status.ERR_SUBJECT, 0, 0
-    spki_start = pos
-    spki_end = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-    if spki_end < 0 or not _spki_ok(buf, pos, spki_end):
+    # PIN_read_spki: a non-empty AlgorithmIdentifier SEQUENCE and one BIT STRING, nothing else.
+    spki_end = _skip(buf, spki_start, tbs_end, _TAG_SEQUENCE)
+    if spki_end < 0:
         return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
-    if not _tail_ok(buf, spki_end, tbs_end, version):
+    algorithm = _contents(buf, spki_start)
+    key = _skip(buf, algorithm, spki_end, _TAG_SEQUENCE)
+    if (
+        key < 0
+        or buf[algorithm + 1] == 0
+        or _skip(buf, key, spki_end, _TAG_BIT_STRING) != spki_end
+        or not _bit_string_ok(buf, _contents(buf, key), spki_end)
+    ):
+        return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
+    if spki_end != tbs_end and not _tail_ok(buf, spki_end, tbs_end, version):
         return Status.ERR_EXTENSIONS, 0, 0
-    pos = _algorithm_end(buf, tbs_end, cert_end)
-    if pos < 0:
+    pos = _skip(buf, tbs_end, cert_end, _TAG_SEQUENCE)
+    if pos < 0 or buf[tbs_end + 1] == 0:
         return Status.ERR_SIGNATURE_ALGORITHM, 0, 0
-    if _bit_string_end(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
+    if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end or not _bit_string_ok(
+        buf, _contents(buf, pos), cert_end
+    ):
         return Status.ERR_SIGNATURE_VALUE, 0, 0
-    return Status.OK, spki_start, spki_end
+    return _OK, spki_start, spki_end
 
 
 def _spki_bounds(cert: bytes, index: int | None = None) -> tuple[int, int]:
     status, start, end = _walk(cert)
-    if status is not Status.OK:
+    if status is not _OK:
         raise CertificateError(status, index)
     return start, end
 
