@@ -27,6 +27,7 @@ _TAG_SUBJECT_UID = 0x82
 _TAG_EXTENSIONS = 0xA3
 
 _sha256 = hashlib.sha256
+# Status.OK, read once: an enum member lookup costs as much as a check of the walk.
 _OK = Status.OK
 
 
@@ -108,8 +109,9 @@ def _tail_ok(buf: bytes, pos: int, end: int, version: int) -> bool:
 def _walk(buf: bytes) -> tuple[Status, int, int]:
     """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds.
 
-    The checks on contents (version, serialNumber, BIT STRINGs) are written out here rather than
-    called: the walk runs once per certificate and a Python call costs as much as the check."""
+    The checks on contents (version, serialNumber, empty AlgorithmIdentifiers) are written out
+    here rather than called: the walk runs once per certificate, and a Python call would cost more
+    than the check."""
     size = len(buf)
     if size == 0:
         return Status.ERR_EMPTY, 0, 0
