@@ -7,9 +7,10 @@
  * copied into buffers of exactly their size, so that a sanitizer build (PINNING_SANITIZE) catches
  * any read past the end.
  *
- * The base certificate of most rows, the smallest the walk accepts: it does not read Names, the
- * characters of a Time or the bits of a key, so empty ones stand in for them (the rows are
- * generated with correct lengths; each breaks one rule):
+ * The base certificate of most rows, a small one that cryptography would read too: the walk does
+ * not read Names, validity, the contents of an AlgorithmIdentifier or the bits of a key, so small
+ * or empty ones stand in for them (the rows are generated with correct lengths; each breaks one
+ * rule, or, marked "accepted", one the walk does not check):
  *   30 2c                        Certificate
  *      30 22                     tbsCertificate
  *         a0 03 02 01 02         version [0] EXPLICIT INTEGER 2 (v3)
@@ -55,7 +56,8 @@ typedef struct {
 } test_row;
 
 static const test_row kRows[] = {
-    /* a minimal v3 certificate (Names, Time characters and key bits are not read) */
+    /* a minimal v3 certificate (Names, validity, AlgorithmIdentifier contents and key bits are
+     * not read) */
     {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
      "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
     /* v1: no [0] version */
