@@ -7,7 +7,7 @@
  * copied into buffers of exactly their size, so that a sanitizer build (PINNING_SANITIZE) catches
  * any read past the end.
  *
- * The base certificate of most rows, a small one that cryptography would read too: the walk does
+ * The base certificate of most rows, as small as the walk allows: the walk does
  * not read Names, validity, the contents of an AlgorithmIdentifier or the bits of a key, so small
  * or empty ones stand in for them (the rows are generated with correct lengths; each breaks one
  * rule, or, marked "accepted", one the walk does not check):
