@@ -151,6 +151,15 @@ static inline void PIN_fuzz_check_spki_view(const uint8_t *cert, size_t cert_len
                                           key_len - inner_header_len));
 }
 
+/* PIN_fuzz_integer_ok: DER INTEGER contents, at least one octet, the first nine bits not all equal
+ * (X.690 8.3.1, 8.3.2). */
+static inline int PIN_fuzz_integer_ok(const uint8_t *data, size_t len) {
+    if (len == 0) {
+        return 0;
+    }
+    return len == 1 || !((data[0] == 0x00 && data[1] < 0x80) || (data[0] == 0xff && data[1] >= 0x80));
+}
+
 /* PIN_fuzz_span is a (pointer, length) pair for the reference walk below. */
 typedef struct {
     const uint8_t *data;
@@ -187,6 +196,36 @@ static inline int PIN_fuzz_take_optional(PIN_fuzz_span *span, uint8_t tag) {
     return span->len == 0 || span->data[0] != tag || PIN_fuzz_take(NULL, NULL, span, tag);
 }
 
+/* PIN_fuzz_tail_ok checks what follows the SPKI in tbsCertificate for a certificate of |version|
+ * (0 for v1): unique identifiers (v2, v3) as BIT STRINGs, then [3] (v3) holding exactly one
+ * non-empty SEQUENCE (the Extensions in it are not read), then nothing. */
+static inline int PIN_fuzz_tail_ok(PIN_fuzz_span tbs, int version) {
+    static const uint8_t kUniqueIdTags[2] = {0x81, 0x82};
+    PIN_fuzz_span field;
+    PIN_fuzz_span extensions;
+    if (tbs.len == 0) {
+        return 1;
+    }
+    if (version == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (tbs.len != 0 && tbs.data[0] == kUniqueIdTags[i] &&
+            (!PIN_fuzz_take(NULL, &field, &tbs, kUniqueIdTags[i]) ||
+             !PIN_fuzz_bit_string_ok(field.data, field.len))) {
+            return 0;
+        }
+    }
+    if (tbs.len != 0 && tbs.data[0] == 0xa3) {
+        if (version != 2 || !PIN_fuzz_take(NULL, &field, &tbs, 0xa3) ||
+            !PIN_fuzz_take(NULL, &extensions, &field, 0x30) || field.len != 0 ||
+            extensions.len == 0) {
+            return 0;
+        }
+    }
+    return tbs.len == 0;
+}
+
 /* PIN_fuzz_reference_walk is a second, independent implementation of the RFC 5280 walk of
  * csrc/cert.c (same steps, same statuses, written again over PIN_fuzz_der_element). On PINNING_OK
  * it sets |out_offset| and |out_len| to the SPKI element, header included. */
@@ -199,6 +238,7 @@ static inline pinning_status PIN_fuzz_reference_walk(size_t *out_offset, size_t 
     PIN_fuzz_span spki;
     PIN_fuzz_span spki_contents;
     PIN_fuzz_span key;
+    int version = 0;
     if (cert_len == 0) {
         return PINNING_ERR_EMPTY;
     }
@@ -212,19 +252,20 @@ static inline pinning_status PIN_fuzz_reference_walk(size_t *out_offset, size_t 
         return PINNING_ERR_TBS_CERTIFICATE;
     }
     if (tbs.len != 0 && tbs.data[0] == 0xa0) {
-        /* [0] EXPLICIT holding exactly one INTEGER of one byte, 0..2. */
-        PIN_fuzz_span version;
+        /* [0] EXPLICIT holding exactly one INTEGER of one byte, 1 or 2 (0 is the DEFAULT). */
+        PIN_fuzz_span explicit_version;
         PIN_fuzz_span integer;
-        if (!PIN_fuzz_take(NULL, &version, &tbs, 0xa0) ||
-            !PIN_fuzz_take(NULL, &integer, &version, 0x02) || version.len != 0 ||
-            integer.len != 1 || integer.data[0] > 2) {
+        if (!PIN_fuzz_take(NULL, &explicit_version, &tbs, 0xa0) ||
+            !PIN_fuzz_take(NULL, &integer, &explicit_version, 0x02) || explicit_version.len != 0 ||
+            integer.len != 1 || integer.data[0] < 1 || integer.data[0] > 2) {
             return PINNING_ERR_VERSION;
         }
+        version = integer.data[0];
     }
-    if (!PIN_fuzz_take(NULL, &field, &tbs, 0x02) || field.len == 0) {
+    if (!PIN_fuzz_take(NULL, &field, &tbs, 0x02) || !PIN_fuzz_integer_ok(field.data, field.len)) {
         return PINNING_ERR_SERIAL_NUMBER;
     }
-    if (!PIN_fuzz_take(NULL, NULL, &tbs, 0x30)) {
+    if (!PIN_fuzz_take(NULL, &field, &tbs, 0x30) || field.len == 0) {
         return PINNING_ERR_SIGNATURE;
     }
     if (!PIN_fuzz_take(NULL, NULL, &tbs, 0x30)) {
@@ -237,19 +278,19 @@ static inline pinning_status PIN_fuzz_reference_walk(size_t *out_offset, size_t 
         return PINNING_ERR_SUBJECT;
     }
     if (!PIN_fuzz_take(&spki, &spki_contents, &tbs, 0x30) ||
-        !PIN_fuzz_take(NULL, NULL, &spki_contents, 0x30) ||
+        !PIN_fuzz_take(NULL, &field, &spki_contents, 0x30) || field.len == 0 ||
         !PIN_fuzz_take(NULL, &key, &spki_contents, 0x03) || spki_contents.len != 0 ||
         !PIN_fuzz_bit_string_ok(key.data, key.len)) {
         return PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO;
     }
-    if (!PIN_fuzz_take_optional(&tbs, 0x81) || !PIN_fuzz_take_optional(&tbs, 0x82) ||
-        !PIN_fuzz_take_optional(&tbs, 0xa3) || tbs.len != 0) {
+    if (!PIN_fuzz_tail_ok(tbs, version)) {
         return PINNING_ERR_EXTENSIONS;
     }
-    if (!PIN_fuzz_take(NULL, NULL, &certificate, 0x30)) {
+    if (!PIN_fuzz_take(NULL, &field, &certificate, 0x30) || field.len == 0) {
         return PINNING_ERR_SIGNATURE_ALGORITHM;
     }
-    if (!PIN_fuzz_take(NULL, NULL, &certificate, 0x03) || certificate.len != 0) {
+    if (!PIN_fuzz_take(NULL, &key, &certificate, 0x03) || certificate.len != 0 ||
+        !PIN_fuzz_bit_string_ok(key.data, key.len)) {
         return PINNING_ERR_SIGNATURE_VALUE;
     }
     *out_offset = (size_t)(spki.data - cert);

@@ -11,12 +11,14 @@ import hashlib
 from collections.abc import Callable
 
 import pytest
-from _certs_core import BACKENDS, backend_or_skip, small_certificate
+from _certs_core import BACKENDS, backend_or_skip, load_reference, reference_spki, small_certificate
 from _der import (
     BIT_STRING,
     INTEGER,
+    ISSUER_UID,
     NULL,
     OCTET_STRING,
+    OID,
     SEQUENCE,
     SET,
     SUBJECT_UID,
@@ -32,8 +34,10 @@ from _der import (
     name_of_length,
     reheader,
     seq,
+    spki_bounds,
     tlv,
 )
+from cryptography import x509
 
 from pinning.core.backend import Backend
 from pinning.core.errors import CertificateError
@@ -44,6 +48,13 @@ BASE = Cert.parse(small_certificate())
 GOOD = BASE.encode()
 SPKI_ALGORITHM, SPKI_KEY = children(BASE.spki)
 VERSION_INTEGER = contents(BASE.version)
+SIGNATURE_OID = children(BASE.signature)[0]
+SPKI_OID = children(SPKI_ALGORITHM)[0]
+NOT_BEFORE, NOT_AFTER = children(BASE.validity)
+EXTENSIONS_SEQUENCE = contents(BASE.tail)
+(EXTENSION,) = children(EXTENSIONS_SEQUENCE)
+EXTENSION_OID, EXTENSION_CRITICAL, EXTENSION_VALUE = children(EXTENSION)
+SIGNATURE_BITS = contents(BASE.signature_value)[1:]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,20 +94,38 @@ EDIT: dict[str, Callable[[Callable[[bytes], bytes]], bytes]] = {
     "version.INTEGER": lambda f: cert(version=explicit(0, f(VERSION_INTEGER))),
     "serialNumber": lambda f: cert(serial=f(BASE.serial)),
     "signature": lambda f: cert(signature=f(BASE.signature)),
+    "signature.algorithm": lambda f: cert(signature=seq(f(SIGNATURE_OID))),
     "issuer": lambda f: cert(issuer=f(BASE.issuer)),
     "validity": lambda f: cert(validity=f(BASE.validity)),
+    "validity.notBefore": lambda f: cert(validity=seq(f(NOT_BEFORE), NOT_AFTER)),
+    "validity.notAfter": lambda f: cert(validity=seq(NOT_BEFORE, f(NOT_AFTER))),
     "subject": lambda f: cert(subject=f(BASE.subject)),
     "subjectPublicKeyInfo": lambda f: cert(spki=f(BASE.spki)),
     "spki.algorithm": lambda f: cert(spki=seq(f(SPKI_ALGORITHM), SPKI_KEY)),
+    "spki.algorithm.algorithm": lambda f: cert(spki=seq(seq(f(SPKI_OID)), SPKI_KEY)),
     "spki.subjectPublicKey": lambda f: cert(spki=seq(SPKI_ALGORITHM, f(SPKI_KEY))),
     "extensions": lambda f: cert(tail=f(BASE.tail)),
+    "extensions.SEQUENCE": lambda f: cert(tail=explicit(3, f(EXTENSIONS_SEQUENCE))),
+    "extensions.Extension": lambda f: cert(tail=explicit(3, seq(f(EXTENSION)))),
+    "extension.extnID": lambda f: cert(
+        tail=explicit(3, seq(seq(f(EXTENSION_OID), EXTENSION_CRITICAL, EXTENSION_VALUE)))
+    ),
+    "extension.critical": lambda f: cert(
+        tail=explicit(3, seq(seq(EXTENSION_OID, f(EXTENSION_CRITICAL), EXTENSION_VALUE)))
+    ),
+    "extension.extnValue": lambda f: cert(
+        tail=explicit(3, seq(seq(EXTENSION_OID, EXTENSION_CRITICAL, f(EXTENSION_VALUE))))
+    ),
     "signatureAlgorithm": lambda f: BASE.replace(
         signature_algorithm=f(BASE.signature_algorithm)
+    ).encode(),
+    "signatureAlgorithm.algorithm": lambda f: BASE.replace(
+        signature_algorithm=seq(f(SIGNATURE_OID))
     ).encode(),
     "signatureValue": lambda f: BASE.replace(signature_value=f(BASE.signature_value)).encode(),
 }
 
-# The status that names each element when it is malformed.
+# The status that names each element the walk reads when it is malformed.
 FIELD_STATUS = {
     "Certificate": S.ERR_CERTIFICATE,
     "tbsCertificate": S.ERR_TBS_CERTIFICATE,
@@ -111,9 +140,24 @@ FIELD_STATUS = {
     "spki.algorithm": S.ERR_SUBJECT_PUBLIC_KEY_INFO,
     "spki.subjectPublicKey": S.ERR_SUBJECT_PUBLIC_KEY_INFO,
     "extensions": S.ERR_EXTENSIONS,
+    "extensions.SEQUENCE": S.ERR_EXTENSIONS,
     "signatureAlgorithm": S.ERR_SIGNATURE_ALGORITHM,
     "signatureValue": S.ERR_SIGNATURE_VALUE,
 }
+
+# Elements inside fields whose contents the walk does not read (docs/checks.md): a header defect
+# there leaves the certificate accepted, with the same SPKI on both backends.
+NOT_READ = (
+    "signature.algorithm",
+    "validity.notBefore",
+    "validity.notAfter",
+    "spki.algorithm.algorithm",
+    "extensions.Extension",
+    "extension.extnID",
+    "extension.critical",
+    "extension.extnValue",
+    "signatureAlgorithm.algorithm",
+)
 
 
 def non_minimal(element: bytes) -> bytes:
@@ -149,6 +193,295 @@ def header_defect_cases() -> list[object]:
                 status = S.ERR_SERIAL_NUMBER
             cases.append(pytest.param(EDIT[field](change), status, id=f"{defect}@{field}"))
     return cases
+
+
+def header_defects_not_read() -> list[object]:
+    return [
+        pytest.param(EDIT[field](change), id=f"{defect}@{field}")
+        for defect, (change, _) in HEADER_DEFECTS.items()
+        for field in NOT_READ
+    ]
+
+
+def extension(*fields: bytes) -> bytes:
+    """The base certificate whose one Extension holds exactly ``fields``."""
+    return cert(tail=explicit(3, seq(seq(*fields))))
+
+
+def key_bits(contents_octets: bytes) -> bytes:
+    """The base certificate whose subjectPublicKey BIT STRING has these contents octets."""
+    return cert(spki=seq(SPKI_ALGORITHM, tlv(BIT_STRING, contents_octets)))
+
+
+def signature_bits(contents_octets: bytes) -> bytes:
+    """The base certificate whose signatureValue BIT STRING has these contents octets."""
+    return BASE.replace(signature_value=tlv(BIT_STRING, contents_octets)).encode()
+
+
+UNIQUE_ID = tlv(ISSUER_UID, b"\x00\xaa")
+V1 = BASE.replace(version=b"")
+V2 = BASE.replace(version=explicit(0, integer(1)))
+
+# Rules beyond framing (DER, X.690, and RFC 5280 4.1), each broken alone: the input, the status,
+# and whether ``cryptography`` refuses it too (True), or accepts it (False: the two RFC 5280 rules
+# it does not enforce, a v1 certificate with a tail and an empty Extensions SEQUENCE).
+STRICTER = [
+    # --- version (X.690 11.5: a DEFAULT value is never encoded; v1 is the DEFAULT) ---
+    # [0] holding INTEGER 0: v1 written out
+    pytest.param(
+        cert(version=explicit(0, integer(0)), tail=b""),
+        S.ERR_VERSION,
+        True,
+        id="version-0-explicit",
+    ),
+    # --- serialNumber (X.690 8.3.2: the fewest octets) ---
+    # 00 01: a leading zero octet before a byte under 0x80
+    pytest.param(
+        cert(serial=tlv(INTEGER, b"\x00\x01")), S.ERR_SERIAL_NUMBER, True, id="serial-leading-00"
+    ),
+    # 00 00: a leading zero octet before a zero
+    pytest.param(
+        cert(serial=tlv(INTEGER, b"\x00\x00")), S.ERR_SERIAL_NUMBER, True, id="serial-00-00"
+    ),
+    # ff 80: a leading 0xff octet before a byte of 0x80 and up
+    pytest.param(
+        cert(serial=tlv(INTEGER, b"\xff\x80")), S.ERR_SERIAL_NUMBER, True, id="serial-leading-ff"
+    ),
+    # thirty 0xff octets: the INTEGER -1, on thirty octets
+    pytest.param(
+        cert(serial=tlv(INTEGER, b"\xff" * 30)), S.ERR_SERIAL_NUMBER, True, id="serial-ff-30-bytes"
+    ),
+    # no contents octets at all (X.690 8.3.1)
+    pytest.param(cert(serial=tlv(INTEGER, b"")), S.ERR_SERIAL_NUMBER, True, id="serial-no-octets"),
+    # --- AlgorithmIdentifier: a SEQUENCE, not empty (its contents are not read) ---
+    # an empty signature SEQUENCE
+    pytest.param(cert(signature=seq()), S.ERR_SIGNATURE, True, id="signature-empty"),
+    # an empty SPKI AlgorithmIdentifier
+    pytest.param(
+        cert(spki=seq(seq(), SPKI_KEY)),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        True,
+        id="spki-algorithm-empty",
+    ),
+    # an empty signatureAlgorithm
+    pytest.param(
+        BASE.replace(signature_algorithm=seq()).encode(),
+        S.ERR_SIGNATURE_ALGORITHM,
+        True,
+        id="signatureAlgorithm-empty",
+    ),
+    # --- subjectPublicKey and signatureValue BIT STRINGs (X.690 8.6.2, 11.2.1) ---
+    # signatureValue with 8 unused bits
+    pytest.param(
+        signature_bits(b"\x08" + SIGNATURE_BITS),
+        S.ERR_SIGNATURE_VALUE,
+        True,
+        id="signatureValue-unused-bits-8",
+    ),
+    # signatureValue with 0xff unused bits
+    pytest.param(
+        signature_bits(b"\xff" + SIGNATURE_BITS),
+        S.ERR_SIGNATURE_VALUE,
+        True,
+        id="signatureValue-unused-bits-255",
+    ),
+    # signatureValue whose one unused bit is set
+    pytest.param(
+        signature_bits(b"\x01" + SIGNATURE_BITS[:-1] + b"\x01"),
+        S.ERR_SIGNATURE_VALUE,
+        True,
+        id="signatureValue-nonzero-padding",
+    ),
+    # signatureValue with unused bits and no octet to hold them
+    pytest.param(
+        signature_bits(b"\x03"),
+        S.ERR_SIGNATURE_VALUE,
+        True,
+        id="signatureValue-unused-bits-without-data",
+    ),
+    # signatureValue with no contents at all, not even the unused-bits octet
+    pytest.param(signature_bits(b""), S.ERR_SIGNATURE_VALUE, True, id="signatureValue-empty"),
+    # subjectPublicKey with 8 unused bits
+    pytest.param(
+        key_bits(b"\x08" + contents(SPKI_KEY)[1:]),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        True,
+        id="spki-key-unused-bits-8-ed25519",
+    ),
+    # subjectPublicKey whose last unused bit is set
+    pytest.param(
+        key_bits(b"\x01" + contents(SPKI_KEY)[1:-1] + b"\x01"),
+        S.ERR_SUBJECT_PUBLIC_KEY_INFO,
+        True,
+        id="spki-key-nonzero-padding-ed25519",
+    ),
+    # --- unique identifiers: BIT STRINGs, v2 or v3 only (RFC 5280 4.1.2.8) ---
+    # issuerUniqueID with 8 unused bits
+    pytest.param(
+        cert(tail=tlv(ISSUER_UID, b"\x08\x00")),
+        S.ERR_EXTENSIONS,
+        True,
+        id="issuerUniqueID-unused-bits-8",
+    ),
+    # subjectUniqueID whose unused bits are set
+    pytest.param(
+        cert(tail=tlv(SUBJECT_UID, b"\x04\xaf")),
+        S.ERR_EXTENSIONS,
+        True,
+        id="subjectUniqueID-nonzero-padding",
+    ),
+    # issuerUniqueID with no contents
+    pytest.param(
+        cert(tail=tlv(ISSUER_UID, b"")), S.ERR_EXTENSIONS, True, id="issuerUniqueID-empty"
+    ),
+    # v1 (no [0]) with an issuerUniqueID
+    pytest.param(
+        V1.replace(tail=UNIQUE_ID).encode(), S.ERR_EXTENSIONS, False, id="v1-issuerUniqueID"
+    ),
+    # v1 with a subjectUniqueID
+    pytest.param(
+        V1.replace(tail=tlv(SUBJECT_UID, b"\x00\xbb")).encode(),
+        S.ERR_EXTENSIONS,
+        False,
+        id="v1-subjectUniqueID",
+    ),
+    # --- extensions: [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension, v3 only (4.1.2.9); the
+    # Extensions themselves are not read ---
+    # v1 (no [0]) with extensions
+    pytest.param(V1.encode(), S.ERR_EXTENSIONS, False, id="v1-extensions"),
+    # v2 with extensions (cryptography refuses every v2 certificate)
+    pytest.param(V2.encode(), S.ERR_EXTENSIONS, True, id="v2-extensions"),
+    # an empty [3]
+    pytest.param(cert(tail=explicit(3, b"")), S.ERR_EXTENSIONS, True, id="extensions-empty-[3]"),
+    # [3] holding an empty SEQUENCE (SIZE (1..MAX))
+    pytest.param(
+        cert(tail=explicit(3, seq())), S.ERR_EXTENSIONS, False, id="extensions-empty-SEQUENCE"
+    ),
+    # [3] holding a SET of Extensions
+    pytest.param(
+        cert(tail=explicit(3, tlv(SET, EXTENSION))), S.ERR_EXTENSIONS, True, id="extensions-SET"
+    ),
+    # [3] holding the Extensions and a NULL after them
+    pytest.param(
+        cert(tail=explicit(3, EXTENSIONS_SEQUENCE + tlv(NULL, b""))),
+        S.ERR_EXTENSIONS,
+        True,
+        id="extensions-trailing-NULL",
+    ),
+    # [3] holding the Extensions twice
+    pytest.param(
+        cert(tail=explicit(3, EXTENSIONS_SEQUENCE * 2)),
+        S.ERR_EXTENSIONS,
+        True,
+        id="extensions-two-SEQUENCEs",
+    ),
+]
+
+# Rules the walk leaves unchecked, because their checks cost measurable time on real certificates
+# and the pin does not depend on them (docs/checks.md): the contents of the signature and
+# signatureAlgorithm AlgorithmIdentifiers and of the SPKI's (past being non-empty), of validity,
+# and of each Extension. Each input breaks one such rule alone: both backends accept it and find
+# the same SPKI; ``cryptography``, which reads these fields, refuses every one.
+NOT_CHECKED = [
+    # signature starting with a NULL instead of the OID
+    pytest.param(cert(signature=seq(tlv(NULL, b""))), id="signature-no-oid"),
+    # signature with the OID and two more elements
+    pytest.param(
+        cert(signature=seq(SIGNATURE_OID, tlv(NULL, b""), tlv(NULL, b""))),
+        id="signature-three-elements",
+    ),
+    # an empty OID (X.690 8.19.2)
+    pytest.param(cert(signature=seq(tlv(OID, b""))), id="signature-oid-empty"),
+    # an OID subidentifier padded with a leading 0x80 (X.690 8.19.2)
+    pytest.param(
+        cert(signature=seq(tlv(OID, b"\x2b\x80\x65\x70"))),
+        id="signature-oid-padded",
+    ),
+    # the SPKI algorithm as a bare NULL inside the SEQUENCE
+    pytest.param(
+        cert(spki=seq(seq(tlv(NULL, b"")), SPKI_KEY)),
+        id="spki-algorithm-no-oid",
+    ),
+    # an SPKI algorithm OID cut inside a subidentifier (last octet with bit 8 set)
+    pytest.param(
+        cert(spki=seq(seq(tlv(OID, b"\x2b\x86")), SPKI_KEY)),
+        id="spki-algorithm-oid-truncated",
+    ),
+    # an SPKI algorithm OID starting with 0x80
+    pytest.param(
+        cert(spki=seq(seq(tlv(OID, b"\x80\x01")), SPKI_KEY)),
+        id="spki-algorithm-oid-leading-80",
+    ),
+    # signatureAlgorithm holding an INTEGER where the OID goes
+    pytest.param(
+        BASE.replace(signature_algorithm=seq(integer(1))).encode(),
+        id="signatureAlgorithm-no-oid",
+    ),
+    # an empty validity
+    pytest.param(cert(validity=seq()), id="validity-empty"),
+    # notBefore only
+    pytest.param(cert(validity=seq(NOT_BEFORE)), id="validity-one-time"),
+    # a third Time
+    pytest.param(
+        cert(validity=seq(NOT_BEFORE, NOT_AFTER, NOT_AFTER)),
+        id="validity-three-times",
+    ),
+    # the times as OCTET STRINGs
+    pytest.param(
+        cert(validity=seq(reheader(NOT_BEFORE, tag=OCTET_STRING), NOT_AFTER)),
+        id="validity-octet-string",
+    ),
+    # an Extension as a SET
+    pytest.param(
+        cert(tail=explicit(3, seq(reheader(EXTENSION, tag=SET)))),
+        id="extension-SET",
+    ),
+    # an Extension without extnID
+    pytest.param(
+        extension(EXTENSION_CRITICAL, EXTENSION_VALUE),
+        id="extension-no-extnID",
+    ),
+    # an Extension whose extnID is an empty OID
+    pytest.param(
+        extension(tlv(OID, b""), EXTENSION_VALUE),
+        id="extension-empty-extnID",
+    ),
+    # critical FALSE written out (DEFAULT FALSE: X.690 11.5)
+    pytest.param(
+        extension(EXTENSION_OID, tlv(0x01, b"\x00"), EXTENSION_VALUE),
+        id="extension-critical-false",
+    ),
+    # critical as 0x01, not the DER TRUE 0xff (X.690 11.1)
+    pytest.param(
+        extension(EXTENSION_OID, tlv(0x01, b"\x01"), EXTENSION_VALUE),
+        id="extension-critical-0x01",
+    ),
+    # critical on two octets
+    pytest.param(
+        extension(EXTENSION_OID, tlv(0x01, b"\xff\xff"), EXTENSION_VALUE),
+        id="extension-critical-two-octets",
+    ),
+    # an Extension without extnValue
+    pytest.param(
+        extension(EXTENSION_OID, EXTENSION_CRITICAL),
+        id="extension-no-extnValue",
+    ),
+    # extnValue as a BIT STRING
+    pytest.param(
+        extension(EXTENSION_OID, bit_string(b"\x00")),
+        id="extension-extnValue-BIT-STRING",
+    ),
+    # an Extension with a NULL after extnValue
+    pytest.param(
+        extension(EXTENSION_OID, EXTENSION_VALUE, tlv(NULL, b"")),
+        id="extension-trailing-NULL",
+    ),
+    # critical after extnValue
+    pytest.param(
+        extension(EXTENSION_OID, EXTENSION_VALUE, EXTENSION_CRITICAL),
+        id="extension-critical-last",
+    ),
+]
 
 
 DEFECTS = [
@@ -544,6 +877,7 @@ DEFECTS = [
         id="after-signatureValue-NULL",
     ),
     *header_defect_cases(),
+    *(pytest.param(*case.values[:2], id=case.id) for case in STRICTER),
 ]
 
 
@@ -582,19 +916,21 @@ ACCEPTED = [
     # the base certificate, v3 with one extension
     pytest.param(BASE, id="base"),
     # v1: no [0] version and no extensions
-    pytest.param(BASE.replace(version=b"", tail=b""), id="v1-implicit"),
+    pytest.param(V1.replace(tail=b""), id="v1-implicit"),
     # v3 without extensions
     pytest.param(BASE.replace(tail=b""), id="v3-no-extensions"),
-    # version 0 and 1 written out: [0] may hold any INTEGER 0..2 (cert.c, PIN_read_version)
-    pytest.param(BASE.replace(version=explicit(0, integer(0))), id="version-0-explicit"),
-    pytest.param(BASE.replace(version=explicit(0, integer(1))), id="version-1"),
-    # v2 with both unique identifiers, then extensions
+    # v2 ([0] holding 1) without a tail, and with both unique identifiers
+    pytest.param(V2.replace(tail=b""), id="v2"),
     pytest.param(
-        BASE.replace(tail=tlv(0x81, b"\x00\xaa") + tlv(SUBJECT_UID, b"\x00\xbb") + BASE.tail),
+        V2.replace(tail=UNIQUE_ID + tlv(SUBJECT_UID, b"\x00\xbb")), id="v2-unique-identifiers"
+    ),
+    # v3 with both unique identifiers, then extensions
+    pytest.param(
+        BASE.replace(tail=UNIQUE_ID + tlv(SUBJECT_UID, b"\x00\xbb") + BASE.tail),
         id="unique-identifiers",
     ),
-    # subjectUniqueID only
-    pytest.param(BASE.replace(tail=tlv(SUBJECT_UID, b"\x00\xbb")), id="subjectUniqueID-only"),
+    # subjectUniqueID only, holding no bits
+    pytest.param(BASE.replace(tail=tlv(SUBJECT_UID, b"\x00")), id="subjectUniqueID-only"),
     # an issuer of 0x90 bytes with the minimal 0x81 0x90 header (the counterpart of 0x82 0x00 0x90)
     pytest.param(BASE.replace(issuer=name_of_length(0x90)), id="length-0x81-0x90"),
     # lengths on three octets (an extension of 70000 bytes)
@@ -603,8 +939,12 @@ ACCEPTED = [
     pytest.param(BASE.replace(tail=big_extension(1 << 24)), id="length-four-octets"),
     # a 20-byte serialNumber
     pytest.param(BASE.replace(serial=integer((1 << 159) - 1)), id="serial-20-bytes"),
-    # framing only beyond the SPKI: a negative, over-long serialNumber is not refused here
-    pytest.param(BASE.replace(serial=tlv(INTEGER, b"\xff" * 30)), id="serial-negative-30-bytes"),
+    # DER minimality only: a negative (RFC 5280 forbids it; cryptography warns), minimal
+    # serialNumber of 30 octets, and the minimal 00 80, ff 7f and 00
+    pytest.param(BASE.replace(serial=tlv(INTEGER, b"\x80" + b"\xff" * 29)), id="serial-negative"),
+    pytest.param(BASE.replace(serial=tlv(INTEGER, b"\x00\x80")), id="serial-00-80"),
+    pytest.param(BASE.replace(serial=tlv(INTEGER, b"\xff\x7f")), id="serial-ff-7f"),
+    pytest.param(BASE.replace(serial=integer(0)), id="serial-0"),
     # a subjectPublicKey with 4 unused bits, all zero (X.690 11.2.1)
     pytest.param(
         BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b"\x04\xf0", unused_bits=4))),
@@ -612,12 +952,43 @@ ACCEPTED = [
     ),
     # a subjectPublicKey holding no bits at all: just the initial octet 0 (X.690 8.6.2.3)
     pytest.param(BASE.replace(spki=seq(SPKI_ALGORITHM, bit_string(b""))), id="spki-key-no-bits"),
-    # framing only beyond the SPKI: empty signature, issuer, validity and subject SEQUENCEs
+    # a signatureValue holding no bits at all
+    pytest.param(BASE.replace(signature_value=bit_string(b"")), id="signatureValue-no-bits"),
+    # AlgorithmIdentifiers with parameters (a NULL; their contents are not read), and with a
+    # multi-octet subidentifier holding a 0x80 octet (1.3.6.1.4.1.16384)
     pytest.param(
-        BASE.replace(signature=seq(), issuer=seq(), validity=seq(), subject=seq()),
-        id="empty-sequences",
+        BASE.replace(
+            signature=seq(SIGNATURE_OID, tlv(NULL, b"")),
+            spki=seq(seq(tlv(OID, b"\x2b\x06\x01\x04\x01\x81\x80\x00")), SPKI_KEY),
+            signature_algorithm=seq(SIGNATURE_OID, tlv(NULL, b"")),
+        ),
+        id="algorithm-parameters",
     ),
+    # GeneralizedTime for both times (the characters of a Time are not read)
+    pytest.param(
+        BASE.replace(validity=seq(tlv(0x18, b"20240101000000Z"), tlv(0x18, b"20540101000000Z"))),
+        id="validity-generalized-time",
+    ),
+    # two extensions, one without critical (the DEFAULT FALSE left out)
+    pytest.param(
+        BASE.replace(
+            tail=explicit(3, seq(EXTENSION, seq(tlv(OID, b"\x55\x1d\x0e"), tlv(OCTET_STRING, b""))))
+        ),
+        id="two-extensions",
+    ),
+    # framing only for Names: empty issuer and subject SEQUENCEs
+    pytest.param(BASE.replace(issuer=seq(), subject=seq()), id="empty-names"),
 ]
+
+# What cryptography raises when it refuses a certificate.
+REFUSAL = (ValueError, x509.InvalidVersion)
+
+# Accepted rows that cryptography refuses, and why: these are no DER or RFC 5280 rule.
+REFERENCE_REFUSES = {
+    "v2": "cryptography reads v1 and v3 certificates only",
+    "v2-unique-identifiers": "cryptography reads v1 and v3 certificates only",
+    "algorithm-parameters": "cryptography knows Ed25519 takes no parameters",
+}
 
 
 @pytest.mark.parametrize("parts", ACCEPTED)
@@ -633,6 +1004,62 @@ def test_accepted_spki_is_a_view_of_the_certificate(backend: Backend, parts: Cer
         hashlib.sha256(spki).digest(),
         hashlib.sha256(BASE.spki).digest(),
     ]
+
+
+@pytest.mark.parametrize("parts", ACCEPTED)
+def test_accepted_agrees_with_cryptography(request: pytest.FixtureRequest, parts: Cert) -> None:
+    """``cryptography`` accepts the accepted rows too (but those of :data:`REFERENCE_REFUSES`), and
+    its re-encoding of the key, where it reads the key, is the walk's SPKI, byte for byte."""
+    der = parts.encode()
+    row = request.node.callspec.id
+    if row in REFERENCE_REFUSES:
+        with pytest.raises(REFUSAL):
+            load_reference(der)
+        return
+    assert parts.spki in load_reference(der).tbs_certificate_bytes
+    if row not in ("spki-key-unused-bits-zero", "spki-key-no-bits"):  # not an Ed25519 key
+        assert reference_spki(der) == parts.spki
+
+
+@pytest.mark.parametrize(("der", "status", "reference_refuses"), STRICTER)
+def test_stricter_rules_against_cryptography(
+    der: bytes, status: Status, reference_refuses: bool
+) -> None:
+    """Each rule beyond framing: ``cryptography`` refuses the input too, but for the two RFC 5280
+    rules it does not enforce (it accepts those; the walk refuses them on purpose)."""
+    if reference_refuses:
+        with pytest.raises(REFUSAL):
+            load_reference(der)
+    else:
+        assert Cert.parse(der).spki in load_reference(der).tbs_certificate_bytes
+
+
+def expect_accepted(backend: Backend, der: bytes) -> None:
+    """Every entry point accepts ``der`` and finds the SPKI where the test helpers find it."""
+    start, end = spki_bounds(der)
+    spki = der[start:end]
+    assert backend.spki(der) == spki
+    digest = hashlib.sha256(spki).digest()
+    assert backend.spki_sha256(der) == digest
+    assert backend.spki_sha256_many([GOOD, der]) == [hashlib.sha256(BASE.spki).digest(), digest]
+    assert backend.chain_match([der], digest) == 0
+
+
+@pytest.mark.parametrize("der", NOT_CHECKED)
+def test_rules_not_checked_are_accepted(backend: Backend, der: bytes) -> None:
+    expect_accepted(backend, der)
+
+
+@pytest.mark.parametrize("der", NOT_CHECKED)
+def test_rules_not_checked_are_refused_by_cryptography(der: bytes) -> None:
+    """What docs/checks.md says of these rows: ``cryptography`` refuses each of them."""
+    with pytest.raises(REFUSAL):
+        load_reference(der)
+
+
+@pytest.mark.parametrize("der", header_defects_not_read())
+def test_header_defects_in_elements_not_read_are_accepted(backend: Backend, der: bytes) -> None:
+    expect_accepted(backend, der)
 
 
 def test_spki_is_found_at_its_offset_when_its_bytes_also_appear_earlier(backend: Backend) -> None:

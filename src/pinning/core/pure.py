@@ -27,10 +27,8 @@ _TAG_SUBJECT_UID = 0x82
 _TAG_EXTENSIONS = 0xA3
 
 _sha256 = hashlib.sha256
-# The fields between serialNumber and subjectPublicKeyInfo: each one SEQUENCE, read in this order.
-_NAME_FIELDS = (Status.ERR_SIGNATURE, Status.ERR_ISSUER, Status.ERR_VALIDITY, Status.ERR_SUBJECT)
-# What may follow the SPKI in tbsCertificate, in this order.
-_TAIL_TAGS = (_TAG_ISSUER_UID, _TAG_SUBJECT_UID, _TAG_EXTENSIONS)
+# Status.OK, read once: an enum member lookup costs as much as a check of the walk.
+_OK = Status.OK
 
 
 def _long_form_end(buf: bytes, pos: int, end: int) -> int:
@@ -81,43 +79,39 @@ def _contents(buf: bytes, pos: int) -> int:
     return pos + 2 if length < 0x80 else pos + 2 + (length & 0x7F)
 
 
-def _skip_optional(buf: bytes, pos: int, end: int, tag: int) -> int:
-    """Skip an optional element tagged ``tag``: the position after it, or -1 if it is malformed."""
-    if pos < end and buf[pos] == tag:
-        return _skip(buf, pos, end, tag)
-    return pos
-
-
-def _version_ok(buf: bytes, pos: int, end: int) -> bool:
-    """``[0]`` at ``pos`` holds exactly one INTEGER of one byte, 0..2 (``PIN_read_version``)."""
-    start = _contents(buf, pos)
-    integer_end = _skip(buf, start, end, _TAG_INTEGER)
-    return integer_end == end and integer_end - start == 3 and buf[start + 2] <= 2
-
-
 def _bit_string_ok(buf: bytes, start: int, end: int) -> bool:
     """DER BIT STRING contents (``PIN_bit_string_ok``): 0..7 unused bits (X.690 8.6.2.2), none
-    when empty (8.6.2.3), and the unused bits zero (11.2.1)."""
-    if start == end:
-        return False
-    unused_bits = buf[start]
-    if unused_bits > 7:
-        return False
-    if end - start == 1:
-        return unused_bits == 0
-    return buf[end - 1] & ((1 << unused_bits) - 1) == 0
+    when empty (8.6.2.3: with no octet after it, the initial octet is its own last octet, so any
+    unused bit in it is set), and the unused bits zero (11.2.1)."""
+    return start < end and buf[start] < 8 and not buf[end - 1] & ((1 << buf[start]) - 1)
 
 
-def _spki_ok(buf: bytes, pos: int, end: int) -> bool:
-    """The SPKI at ``pos`` holds one AlgorithmIdentifier and one well-formed BIT STRING only."""
-    algorithm_end = _skip(buf, _contents(buf, pos), end, _TAG_SEQUENCE)
-    if algorithm_end < 0 or _skip(buf, algorithm_end, end, _TAG_BIT_STRING) != end:
+def _tail_ok(buf: bytes, pos: int, end: int, version: int) -> bool:
+    """What follows the SPKI, when anything does (``PIN_read_tbs_tail``): issuerUniqueID and
+    subjectUniqueID (BIT STRINGs, v2 or v3), then extensions (v3): [3] holding exactly one
+    SEQUENCE of one or more Extensions (whose contents are not read), then nothing."""
+    if version == 0:
         return False
-    return _bit_string_ok(buf, _contents(buf, algorithm_end), end)
+    for tag in (_TAG_ISSUER_UID, _TAG_SUBJECT_UID):
+        if pos < end and buf[pos] == tag:
+            unique_id_end = _skip(buf, pos, end, tag)
+            if unique_id_end < 0 or not _bit_string_ok(buf, _contents(buf, pos), unique_id_end):
+                return False
+            pos = unique_id_end
+    if pos == end:
+        return True
+    if version != 2 or _skip(buf, pos, end, _TAG_EXTENSIONS) != end:
+        return False
+    extensions = _contents(buf, pos)
+    return _skip(buf, extensions, end, _TAG_SEQUENCE) == end and buf[extensions + 1] != 0
 
 
 def _walk(buf: bytes) -> tuple[Status, int, int]:
-    """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds."""
+    """Walk ``buf`` as ``PIN_certificate_spki`` does: the status and the SPKI's bounds.
+
+    The checks on contents (version, serialNumber, empty AlgorithmIdentifiers) are written out
+    here rather than called: the walk runs once per certificate, and a Python call would cost more
+    than the check."""
     size = len(buf)
     if size == 0:
         return Status.ERR_EMPTY, 0, 0
@@ -131,42 +125,71 @@ def _walk(buf: bytes) -> tuple[Status, int, int]:
     if tbs_end < 0:
         return Status.ERR_TBS_CERTIFICATE, 0, 0
     pos = _contents(buf, tbs)
+    version = 0
     if pos < tbs_end and buf[pos] == _TAG_VERSION:
+        # PIN_read_version: [0] holding one INTEGER of one octet (so 5 octets in all), 1 or 2.
+        # v1 is the DEFAULT, which DER never writes (X.690 11.5).
         version_end = _skip(buf, pos, tbs_end, _TAG_VERSION)
-        if version_end < 0 or not _version_ok(buf, pos, version_end):
+        if version_end - pos != 5 or buf[pos + 2] != _TAG_INTEGER or buf[pos + 3] != 1:
+            return Status.ERR_VERSION, 0, 0
+        version = buf[pos + 4]
+        if version != 1 and version != 2:
             return Status.ERR_VERSION, 0, 0
         pos = version_end
     serial_end = _skip(buf, pos, tbs_end, _TAG_INTEGER)
-    if serial_end < 0 or serial_end == _contents(buf, pos):
+    if serial_end < 0:
         return Status.ERR_SERIAL_NUMBER, 0, 0
-    pos = serial_end
-    for status in _NAME_FIELDS:
-        pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-        if pos < 0:
-            return status, 0, 0
-    spki_start = pos
-    spki_end = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
-    if spki_end < 0 or not _spki_ok(buf, pos, spki_end):
-        return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
-    pos = spki_end
-    if pos != tbs_end:
-        for tag in _TAIL_TAGS:
-            pos = _skip_optional(buf, pos, tbs_end, tag)
-            if pos < 0:
-                return Status.ERR_EXTENSIONS, 0, 0
-        if pos != tbs_end:
-            return Status.ERR_EXTENSIONS, 0, 0
-    pos = _skip(buf, tbs_end, cert_end, _TAG_SEQUENCE)
+    # PIN_integer_ok: at least one octet (X.690 8.3.1), and not 00 or ff followed by an octet
+    # whose bit 8 repeats it (8.3.2: the first nine bits not all equal).
+    serial = _contents(buf, pos)
+    if serial_end - serial < 2:
+        if serial_end == serial:
+            return Status.ERR_SERIAL_NUMBER, 0, 0
+    elif (buf[serial] + 1) & 0xFE == 0 and (buf[serial] ^ buf[serial + 1]) & 0x80 == 0:
+        return Status.ERR_SERIAL_NUMBER, 0, 0
+    # signature: a non-empty AlgorithmIdentifier SEQUENCE (PIN_read_algorithm; its contents are
+    # not read). Here and below, a SEQUENCE that _skip accepts is empty exactly when its length
+    # octet is 0, as a long form under 128 is refused.
+    pos = _skip(buf, serial_end, tbs_end, _TAG_SEQUENCE)
+    if pos < 0 or buf[serial_end + 1] == 0:
+        return Status.ERR_SIGNATURE, 0, 0
+    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
     if pos < 0:
+        return Status.ERR_ISSUER, 0, 0
+    pos = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if pos < 0:
+        return Status.ERR_VALIDITY, 0, 0
+    spki_start = _skip(buf, pos, tbs_end, _TAG_SEQUENCE)
+    if spki_start < 0:
+        return Status.ERR_SUBJECT, 0, 0
+    # PIN_read_spki: a non-empty AlgorithmIdentifier SEQUENCE and one BIT STRING, nothing else.
+    spki_end = _skip(buf, spki_start, tbs_end, _TAG_SEQUENCE)
+    if spki_end < 0:
+        return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
+    algorithm = _contents(buf, spki_start)
+    key = _skip(buf, algorithm, spki_end, _TAG_SEQUENCE)
+    if (
+        key < 0
+        or buf[algorithm + 1] == 0
+        or _skip(buf, key, spki_end, _TAG_BIT_STRING) != spki_end
+        or not _bit_string_ok(buf, _contents(buf, key), spki_end)
+    ):
+        return Status.ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0
+    if spki_end != tbs_end and not _tail_ok(buf, spki_end, tbs_end, version):
+        return Status.ERR_EXTENSIONS, 0, 0
+    pos = _skip(buf, tbs_end, cert_end, _TAG_SEQUENCE)
+    if pos < 0 or buf[tbs_end + 1] == 0:
         return Status.ERR_SIGNATURE_ALGORITHM, 0, 0
-    if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end:
+    if _skip(buf, pos, cert_end, _TAG_BIT_STRING) != cert_end or not _bit_string_ok(
+        buf, _contents(buf, pos), cert_end
+    ):
         return Status.ERR_SIGNATURE_VALUE, 0, 0
-    return Status.OK, spki_start, spki_end
+    return _OK, spki_start, spki_end
 
 
 def _spki_bounds(cert: bytes, index: int | None = None) -> tuple[int, int]:
     status, start, end = _walk(cert)
-    if status is not Status.OK:
+    if status is not _OK:
         raise CertificateError(status, index)
     return start, end
 

@@ -7,15 +7,20 @@
  * copied into buffers of exactly their size, so that a sanitizer build (PINNING_SANITIZE) catches
  * any read past the end.
  *
- * The base certificate of most rows; the walk checks the framing of the fields other than the
- * SPKI, not their contents, so empty SEQUENCEs stand in for them:
- *   30 1f                        Certificate
- *      30 18                     tbsCertificate
+ * The base certificate of most rows, as small as the walk allows: the walk does
+ * not read Names, validity, the contents of an AlgorithmIdentifier or the bits of a key, so small
+ * or empty ones stand in for them (the rows are generated with correct lengths; each breaks one
+ * rule, or, marked "accepted", one the walk does not check):
+ *   30 2c                        Certificate
+ *      30 22                     tbsCertificate
  *         a0 03 02 01 02         version [0] EXPLICIT INTEGER 2 (v3)
  *         02 01 01               serialNumber 1
- *         30 00 30 00 30 00 30 00   signature, issuer, validity, subject
- *         30 06 30 00 03 02 00 aa   subjectPublicKeyInfo (offset 20, 8 bytes)
- *      30 00                     signatureAlgorithm
+ *         30 03 06 01 2a         signature AlgorithmIdentifier { OID 1.2 }
+ *         30 00                  issuer
+ *         30 04 17 00 17 00      validity { UTCTime, UTCTime }
+ *         30 00                  subject
+ *         30 09 30 03 06 01 2a 03 02 00 aa   subjectPublicKeyInfo (offset 27, 11 bytes)
+ *      30 03 06 01 2a            signatureAlgorithm
  *      03 01 00                  signatureValue
  */
 #include <openssl/evp.h>
@@ -51,208 +56,394 @@ typedef struct {
 } test_row;
 
 static const test_row kRows[] = {
-    /* a minimal v3 certificate (contents beyond framing are not checked) */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_OK, 20, 8},
+    /* a minimal v3 certificate (Names, validity, AlgorithmIdentifier contents and key bits are
+     * not read) */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
     /* v1: no [0] version */
-    {"30 1a 30 13 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 00 aa 30 00 03 "
-     "01 00", PINNING_OK, 15, 8},
-    /* version 0 written out ([0] may hold 0..2) */
-    {"30 1f 30 18 a0 03 02 01 00 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_OK, 20, 8},
-    /* with extensions */
-    {"30 23 30 1c a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa a3 02 30 00 30 00 03 01 00", PINNING_OK, 20, 8},
+    {"30 27 30 1d 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 30 03 "
+     "06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 22, 11},
+    /* v2: [0] holding 1 */
+    {"30 2c 30 22 a0 03 02 01 01 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* with extensions: one Extension {extnID 1.2, extnValue empty} */
+    {"30 37 30 2d a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 30 07 30 05 06 01 2a 04 00 30 03 06 "
+     "01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* with a critical Extension (BOOLEAN TRUE, 0xff) */
+    {"30 3a 30 30 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0c 30 0a 30 08 06 01 2a 01 01 ff 04 00 "
+     "30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
     /* with issuerUniqueID, subjectUniqueID and extensions */
-    {"30 29 30 22 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 81 01 00 82 01 00 a3 02 30 00 30 00 03 01 00", PINNING_OK, 20, 8},
+    {"30 3d 30 33 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 81 01 00 82 01 00 a3 09 30 07 30 05 06 01 "
+     "2a 04 00 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* v2 with issuerUniqueID and subjectUniqueID */
+    {"30 33 30 29 a0 03 02 01 01 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 81 01 00 82 02 04 f0 30 03 06 01 2a 03 01 "
+     "00", PINNING_OK, 27, 11},
+    /* AlgorithmIdentifiers with a NULL parameter, an OID with a 0x80 octet inside (1.3.6.1.4.1.16384) */
+    {"30 37 30 2b a0 03 02 01 02 02 01 01 30 05 06 01 2a 05 00 30 00 30 04 17 00 17 "
+     "00 30 00 30 10 30 0a 06 08 2b 06 01 04 01 81 80 00 03 02 00 aa 30 05 06 01 2a "
+     "05 00 03 01 00", PINNING_OK, 29, 18},
+    /* GeneralizedTime validity and minimal serials 00 80 */
+    {"30 2d 30 23 a0 03 02 01 02 02 02 00 80 30 03 06 01 2a 30 00 30 04 18 00 18 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 28, 11},
+    /* a negative serialNumber ff 7f (DER minimality only) */
+    {"30 2d 30 23 a0 03 02 01 02 02 02 ff 7f 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 28, 11},
+    /* a subjectPublicKey with 4 zero unused bits */
+    {"30 2d 30 23 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 0a 30 03 06 01 2a 03 03 04 aa f0 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 12},
     /* empty input */
     {"", PINNING_ERR_EMPTY, 0, 0},
     /* truncated: the identifier octet only */
     {"30", PINNING_ERR_CERTIFICATE, 0, 0},
     /* truncated: the header only */
-    {"30 1f", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 2c", PINNING_ERR_CERTIFICATE, 0, 0},
     /* truncated: the last byte missing */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01", PINNING_ERR_CERTIFICATE, 0, 0},
     /* indefinite length (0x80) on the Certificate */
-    {"30 80 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00 00 00", PINNING_ERR_CERTIFICATE, 0, 0},
-    /* non-minimal length 0x81 0x1f on the Certificate */
-    {"30 81 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
-    /* non-minimal length 0x82 0x00 0x1f on the Certificate */
-    {"30 82 00 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 "
-     "03 02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 80 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00 00 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    /* non-minimal length 0x81 0x2c on the Certificate */
+    {"30 81 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    /* non-minimal length 0x82 0x00 0x2c on the Certificate */
+    {"30 82 00 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* five length octets (0x85) */
-    {"30 85 00 00 00 00 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 "
-     "06 30 00 03 02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 85 00 00 00 00 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 "
+     "17 00 17 00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* reserved length octet 0xff */
-    {"30 ff 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 ff 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* length larger than the input by one */
-    {"30 20 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 2d 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* length 0xffffffff */
-    {"30 84 ff ff ff ff 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 "
-     "30 00 03 02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"30 84 ff ff ff ff 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 "
+     "00 17 00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* tag 0 (end-of-contents) */
     {"00 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* tag 0, constructed (0x20) */
-    {"20 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"20 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* high-tag-number form (0x1f 0x21) */
-    {"1f 21 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"1f 21 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* high-tag-number form, context-specific (0xbf 0x21) */
-    {"bf 21 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"bf 21 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* Certificate as a SET */
-    {"31 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
+    {"31 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_CERTIFICATE, 0, 0},
     /* a zero byte after the Certificate */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00 00", PINNING_ERR_TRAILING_DATA, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00 00", PINNING_ERR_TRAILING_DATA, 0, 0},
     /* a second Certificate after the first */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00 30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 "
-     "00 30 06 30 00 03 02 00 aa 30 00 03 01 00", PINNING_ERR_TRAILING_DATA, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00 30 2c 30 22 a0 03 "
+     "02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 30 03 06 "
+     "01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_TRAILING_DATA, 0, 0},
     /* an empty Certificate SEQUENCE */
     {"30 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
     /* tbsCertificate as a SET */
-    {"30 1f 31 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
+    {"30 2c 31 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
     /* tbsCertificate truncated inside the Certificate */
-    {"30 19 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
+    {"30 23 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
     /* tbsCertificate in the indefinite form */
-    {"30 21 30 80 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 00 00 30 00 03 01 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
+    {"30 2e 30 80 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 00 00 30 03 06 01 2a 03 01 00", PINNING_ERR_TBS_CERTIFICATE, 0, 0},
     /* version 3 */
-    {"30 1f 30 18 a0 03 02 01 03 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 03 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* version 0xff */
-    {"30 1f 30 18 a0 03 02 01 ff 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 ff 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    /* version 0 written out (v1 is the DEFAULT: DER leaves it out) */
+    {"30 2c 30 22 a0 03 02 01 00 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* version as a two-byte INTEGER */
-    {"30 20 30 19 a0 04 02 02 00 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2d 30 23 a0 04 02 02 00 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* [0] holding two INTEGERs */
-    {"30 22 30 1b a0 06 02 01 02 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 "
-     "00 03 02 00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2f 30 25 a0 06 02 01 02 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 "
+     "17 00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* an empty [0] */
-    {"30 1c 30 15 a0 00 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 00 aa 30 "
-     "00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 29 30 1f a0 00 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 "
+     "30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* [0] holding an OCTET STRING */
-    {"30 1f 30 18 a0 03 04 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2c 30 22 a0 03 04 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* [0] with a non-minimal length (0x81 0x03) */
-    {"30 20 30 19 a0 81 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_VERSION, 0, 0},
+    {"30 2d 30 23 a0 81 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VERSION, 0, 0},
     /* version as [1]: absent version, then serialNumber meets [1] */
-    {"30 1f 30 18 a1 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    {"30 2c 30 22 a1 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
     /* version with tag 0: absent version, then serialNumber meets tag 0 */
-    {"30 1f 30 18 00 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    {"30 2c 30 22 00 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
     /* an empty serialNumber */
-    {"30 1e 30 17 a0 03 02 01 02 02 00 30 00 30 00 30 00 30 00 30 06 30 00 03 02 00 "
-     "aa 30 00 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    {"30 2b 30 21 a0 03 02 01 02 02 00 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 "
+     "30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
     /* serialNumber as a BIT STRING */
-    {"30 1f 30 18 a0 03 02 01 02 03 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 03 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
     /* serialNumber with length 0x81 0x01 */
-    {"30 20 30 19 a0 03 02 01 02 02 81 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    {"30 2d 30 23 a0 03 02 01 02 02 81 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    /* serialNumber 00 01: a leading zero octet */
+    {"30 2d 30 23 a0 03 02 01 02 02 02 00 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    /* serialNumber 00 00: a leading zero octet */
+    {"30 2d 30 23 a0 03 02 01 02 02 02 00 00 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    /* serialNumber ff 80: a leading 0xff octet */
+    {"30 2d 30 23 a0 03 02 01 02 02 02 ff 80 30 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
+    /* serialNumber ff ff ff: a leading 0xff octet */
+    {"30 2e 30 24 a0 03 02 01 02 02 03 ff ff ff 30 03 06 01 2a 30 00 30 04 17 00 17 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SERIAL_NUMBER, 0, 0},
     /* tbsCertificate ending after serialNumber */
-    {"30 0f 30 08 a0 03 02 01 02 02 01 01 30 00 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
+    {"30 12 30 08 a0 03 02 01 02 02 01 01 30 03 06 01 2a 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
     /* signature as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 31 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
-    /* signature with length 0x81 0x00 */
-    {"30 20 30 19 a0 03 02 01 02 02 01 01 30 81 00 30 00 30 00 30 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 31 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
+    /* signature with length 0x81 0x03 */
+    {"30 2d 30 23 a0 03 02 01 02 02 01 01 30 81 03 06 01 2a 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
+    /* an empty signature AlgorithmIdentifier */
+    {"30 29 30 1f a0 03 02 01 02 02 01 01 30 00 30 00 30 04 17 00 17 00 30 00 30 09 "
+     "30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SIGNATURE, 0, 0},
+    /* signature starting with a NULL, not an OID: accepted (contents not read) */
+    {"30 2b 30 21 a0 03 02 01 02 02 01 01 30 02 05 00 30 00 30 04 17 00 17 00 30 00 "
+     "30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 26, 11},
+    /* signature: OID, NULL and a third element: accepted (contents not read) */
+    {"30 30 30 26 a0 03 02 01 02 02 01 01 30 07 06 01 2a 05 00 05 00 30 00 30 04 17 "
+     "00 17 00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 31, 11},
+    /* signature: an empty OID: accepted (contents not read) */
+    {"30 2b 30 21 a0 03 02 01 02 02 01 01 30 02 06 00 30 00 30 04 17 00 17 00 30 00 "
+     "30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 26, 11},
+    /* signature: an OID subidentifier starting with 0x80: accepted (contents not read) */
+    {"30 2d 30 23 a0 03 02 01 02 02 01 01 30 04 06 02 80 01 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 28, 11},
+    /* signature: an OID ending inside a subidentifier: accepted (contents not read) */
+    {"30 2d 30 23 a0 03 02 01 02 02 01 01 30 04 06 02 2a 86 30 00 30 04 17 00 17 00 "
+     "30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 28, 11},
+    /* signature: an OID padded inside (2a 80 01): accepted (contents not read) */
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 05 06 03 2a 80 01 30 00 30 04 17 00 17 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 29, 11},
     /* issuer as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 31 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_ISSUER, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 31 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_ISSUER, 0, 0},
     /* issuer in the indefinite form */
-    {"30 21 30 1a a0 03 02 01 02 02 01 01 30 00 30 80 00 00 30 00 30 00 30 06 30 00 "
-     "03 02 00 aa 30 00 03 01 00", PINNING_ERR_ISSUER, 0, 0},
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 80 00 00 30 04 17 00 17 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_ISSUER, 0, 0},
     /* validity as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 31 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_VALIDITY, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 31 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VALIDITY, 0, 0},
     /* validity with tag 0 */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 00 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_VALIDITY, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 00 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_VALIDITY, 0, 0},
+    /* an empty validity: accepted (contents not read) */
+    {"30 28 30 1e a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 00 30 00 30 09 30 "
+     "03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 23, 11},
+    /* validity with one Time: accepted (contents not read) */
+    {"30 2a 30 20 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 02 17 00 30 00 30 "
+     "09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 25, 11},
+    /* validity with three Times: accepted (contents not read) */
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 06 17 00 17 00 18 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 29, 11},
+    /* validity holding OCTET STRINGs: accepted (contents not read) */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 04 00 04 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* validity: a UTCTime in the indefinite form: accepted (contents not read) */
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 06 17 80 00 00 17 "
+     "00 30 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 29, 11},
     /* subject as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 31 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 31 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT, 0, 0},
     /* subject in the high-tag-number form */
-    {"30 20 30 19 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 3f 21 00 30 06 30 00 03 "
-     "02 00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT, 0, 0},
+    {"30 2d 30 23 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 3f "
+     "21 00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT, 0, 0},
     /* subjectPublicKeyInfo as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 31 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 31 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* tbsCertificate ending after subject */
-    {"30 17 30 10 a0 03 02 01 02 02 01 01 "
-     "30 00 30 00 30 00 30 00 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 21 30 17 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI algorithm as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 31 00 03 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 31 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI key as an OCTET STRING */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 04 02 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 04 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI without its key */
-    {"30 1b 30 14 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 02 30 00 30 00 "
-     "03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 28 30 1e a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 05 30 03 06 01 2a 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI with the key first */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 03 02 00 aa "
-     "30 00 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 03 02 00 aa 30 03 06 01 2a 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI with an extra NULL */
-    {"30 21 30 1a a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 08 30 00 03 02 "
-     "00 aa 05 00 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 0b 30 03 06 01 2a 03 02 00 aa 05 00 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* SPKI key claiming one byte more than the SPKI holds */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 03 "
-     "00 aa 30 00 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 03 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    /* SPKI with an empty AlgorithmIdentifier */
+    {"30 29 30 1f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 06 30 00 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    /* SPKI algorithm without its OID: accepted (contents not read) */
+    {"30 2b 30 21 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 08 30 02 05 00 03 02 00 aa 30 03 06 01 2a 03 01 00", PINNING_OK, 27, 10},
+    /* SPKI key with 8 unused bits */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 08 aa 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    /* SPKI key whose unused bit is set */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 01 ab 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
+    /* SPKI key BIT STRING with no contents */
+    {"30 2a 30 20 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 07 30 03 06 01 2a 03 00 30 03 06 01 2a 03 01 00", PINNING_ERR_SUBJECT_PUBLIC_KEY_INFO, 0, 0},
     /* extensions as primitive [3] */
-    {"30 23 30 1c a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 83 02 30 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 37 30 2d a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 83 09 30 07 30 05 06 01 2a 04 00 30 03 06 "
+     "01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
     /* extensions twice */
-    {"30 27 30 20 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa a3 02 30 00 a3 02 30 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 42 30 38 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 30 07 30 05 06 01 2a 04 00 a3 09 30 "
+     "07 30 05 06 01 2a 04 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
     /* subjectUniqueID before issuerUniqueID */
-    {"30 25 30 1e a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 82 01 00 81 01 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 32 30 28 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 82 01 00 81 01 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
     /* extensions in the indefinite form */
-    {"30 25 30 1e a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa a3 80 30 00 00 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 39 30 2f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 80 30 07 30 05 06 01 2a 04 00 00 00 30 "
+     "03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
     /* a zero byte after extensions in tbsCertificate */
-    {"30 24 30 1d a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa a3 02 30 00 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 38 30 2e a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 30 07 30 05 06 01 2a 04 00 00 30 03 "
+     "06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
     /* a NULL after the SPKI in tbsCertificate */
-    {"30 21 30 1a a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 05 00 30 00 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 05 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* v1 (no [0]) with extensions */
+    {"30 32 30 28 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 30 03 "
+     "06 01 2a 03 02 00 aa a3 09 30 07 30 05 06 01 2a 04 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* v1 with an issuerUniqueID */
+    {"30 2a 30 20 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 30 03 "
+     "06 01 2a 03 02 00 aa 81 01 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* v1 with a subjectUniqueID */
+    {"30 2a 30 20 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 30 03 "
+     "06 01 2a 03 02 00 aa 82 01 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* v2 with extensions */
+    {"30 37 30 2d a0 03 02 01 01 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 30 07 30 05 06 01 2a 04 00 30 03 06 "
+     "01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* issuerUniqueID with 8 unused bits */
+    {"30 30 30 26 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 81 02 08 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* subjectUniqueID whose unused bits are set */
+    {"30 30 30 26 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 82 02 04 0f 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* issuerUniqueID with no contents */
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 81 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* an empty [3] */
+    {"30 2e 30 24 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* [3] holding an empty SEQUENCE (SIZE (1..MAX)) */
+    {"30 30 30 26 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 02 30 00 30 03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* [3] holding a SET */
+    {"30 37 30 2d a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 31 07 30 05 06 01 2a 04 00 30 03 06 "
+     "01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* [3] holding the Extensions and a NULL */
+    {"30 39 30 2f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0b 30 07 30 05 06 01 2a 04 00 05 00 30 "
+     "03 06 01 2a 03 01 00", PINNING_ERR_EXTENSIONS, 0, 0},
+    /* an Extension as a SET: accepted (Extensions not read) */
+    {"30 37 30 2d a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 09 30 07 31 05 06 01 2a 04 00 30 03 06 "
+     "01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* an Extension without extnID: accepted (Extensions not read) */
+    {"30 34 30 2a a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 06 30 04 30 02 04 00 30 03 06 01 2a 03 "
+     "01 00", PINNING_OK, 27, 11},
+    /* an Extension with an empty extnID: accepted (Extensions not read) */
+    {"30 36 30 2c a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 08 30 06 30 04 06 00 04 00 30 03 06 01 "
+     "2a 03 01 00", PINNING_OK, 27, 11},
+    /* critical FALSE written out (DEFAULT FALSE): accepted (Extensions not read) */
+    {"30 3a 30 30 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0c 30 0a 30 08 06 01 2a 01 01 00 04 00 "
+     "30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* critical 0x01 (DER TRUE is 0xff): accepted (Extensions not read) */
+    {"30 3a 30 30 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0c 30 0a 30 08 06 01 2a 01 01 01 04 00 "
+     "30 03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* critical with no contents: accepted (Extensions not read) */
+    {"30 39 30 2f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0b 30 09 30 07 06 01 2a 01 00 04 00 30 "
+     "03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* an Extension without extnValue: accepted (Extensions not read) */
+    {"30 38 30 2e a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0a 30 08 30 06 06 01 2a 01 01 ff 30 03 "
+     "06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* an Extension with a NULL after extnValue: accepted (Extensions not read) */
+    {"30 39 30 2f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0b 30 09 30 07 06 01 2a 04 00 05 00 30 "
+     "03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
+    /* a second Extension that is malformed: accepted (Extensions not read) */
+    {"30 39 30 2f a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa a3 0b 30 09 30 05 06 01 2a 04 00 30 00 30 "
+     "03 06 01 2a 03 01 00", PINNING_OK, 27, 11},
     /* a Certificate holding only tbsCertificate */
-    {"30 1a 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa", PINNING_ERR_SIGNATURE_ALGORITHM, 0, 0},
+    {"30 24 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa", PINNING_ERR_SIGNATURE_ALGORITHM, 0, 0},
     /* signatureAlgorithm as a SET */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 31 00 03 01 00", PINNING_ERR_SIGNATURE_ALGORITHM, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 31 03 06 01 2a 03 01 00", PINNING_ERR_SIGNATURE_ALGORITHM, 0, 0},
+    /* an empty signatureAlgorithm */
+    {"30 29 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 00 03 01 00", PINNING_ERR_SIGNATURE_ALGORITHM, 0, 0},
+    /* signatureAlgorithm holding an INTEGER, not an OID: accepted (contents not read) */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 02 01 01 03 01 00", PINNING_OK, 27, 11},
     /* a Certificate without signatureValue */
-    {"30 1c 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    {"30 29 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
     /* signatureValue as an OCTET STRING */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 04 01 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 04 01 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
     /* signatureValue claiming one byte more than the Certificate holds */
-    {"30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 02 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 02 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
     /* a zero byte after signatureValue inside the Certificate */
-    {"30 20 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    {"30 2d 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
     /* a second signatureValue inside the Certificate */
-    {"30 22 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 "
-     "00 aa 30 00 03 01 00 03 01 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    {"30 2f 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00 03 01 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    /* signatureValue with 8 unused bits */
+    {"30 2d 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 02 08 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    /* signatureValue whose unused bits are set */
+    {"30 2d 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 02 04 01", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    /* signatureValue with unused bits and no octet */
+    {"30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 03", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+    /* signatureValue with no contents */
+    {"30 2b 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 "
+     "00 30 09 30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 00", PINNING_ERR_SIGNATURE_VALUE, 0, 0},
+
 };
 
 /* NUM_ROWS is the number of rows of kRows. */
@@ -260,8 +451,12 @@ static const test_row kRows[] = {
 
 /* kBase is the first row: the valid base certificate. */
 static const char kBase[] =
-    "30 1f 30 18 a0 03 02 01 02 02 01 01 30 00 30 00 30 00 30 00 30 06 30 00 03 02 00 aa "
-    "30 00 03 01 00";
+    "30 2c 30 22 a0 03 02 01 02 02 01 01 30 03 06 01 2a 30 00 30 04 17 00 17 00 30 00 30 09 "
+    "30 03 06 01 2a 03 02 00 aa 30 03 06 01 2a 03 01 00";
+
+/* Where the SPKI of kBase lies. */
+#define BASE_SPKI_OFFSET 27
+#define BASE_SPKI_LEN 11
 
 /* hex_decode returns a buffer of exactly the decoded size (malloc(1) for an empty input, so
  * that the pointer is not NULL) and writes the size to |out_len|. Aborts on bad hex. */
@@ -344,7 +539,7 @@ static void test_row_everywhere(pinning_hasher *hasher, const test_row *row, siz
     pinning_status status;
     int ok = row->expected == PINNING_OK;
 
-    reference_sha256(base_digest, base + 20, 8);
+    reference_sha256(base_digest, base + BASE_SPKI_OFFSET, BASE_SPKI_LEN);
     if (ok) {
         reference_sha256(expected_digest, cert + row->spki_offset, row->spki_len);
     }
@@ -507,21 +702,31 @@ static size_t put_header(uint8_t *out, uint8_t tag, size_t len, size_t num_octet
     return 2 + num_octets;
 }
 
-/* test_long_lengths builds certificates whose extensions hold |size| bytes, so that the lengths
- * of extensions, tbsCertificate and Certificate take one to four long-form octets; then the same
- * with one length octet too many on the extensions (X.690 10.1). */
+/* test_long_lengths builds certificates with one Extension whose extnValue holds |size| bytes, so
+ * that the lengths of the extnValue, the Extension, the Extensions, [3], tbsCertificate and
+ * Certificate take one to four long-form octets; then the same with one length octet too many on
+ * [3] (X.690 10.1). */
 static void test_long_lengths(pinning_hasher *hasher) {
-    static const uint8_t kTbsStart[] = {0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01,
-                                        0x30, 0x00, 0x30, 0x00, 0x30, 0x00, 0x30, 0x00,
-                                        0x30, 0x06, 0x30, 0x00, 0x03, 0x02, 0x00, 0xaa};
-    static const uint8_t kSignature[] = {0x30, 0x00, 0x03, 0x01, 0x00};
-    static const size_t kSizes[] = {0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffff, 0x1000000};
+    static const uint8_t kTbsStart[] = {0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01, 0x30,
+                                        0x03, 0x06, 0x01, 0x2a, 0x30, 0x00, 0x30, 0x04, 0x17,
+                                        0x00, 0x17, 0x00, 0x30, 0x00, 0x30, 0x09, 0x30, 0x03,
+                                        0x06, 0x01, 0x2a, 0x03, 0x02, 0x00, 0xaa};
+    static const uint8_t kExtnId[] = {0x06, 0x01, 0x2a};
+    static const uint8_t kSignature[] = {0x30, 0x03, 0x06, 0x01, 0x2a, 0x03, 0x01, 0x00};
+    static const size_t kSpkiStart = 23;
+    static const size_t kSizes[] = {0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xfffff0, 0x1000000};
     for (size_t s = 0; s < sizeof(kSizes) / sizeof(kSizes[0]); s++) {
         for (size_t padded = 0; padded <= 1; padded++) {
             size_t size = kSizes[s];
             uint8_t header[8];
-            size_t ext_octets = 0;
-            size_t ext_header_len;
+            size_t value_len = put_header(header, 0x04, size, 0) + size;
+            size_t extension_len = sizeof(kExtnId) + value_len;
+            size_t extension_header_len = put_header(header, 0x30, extension_len, 0);
+            size_t extensions_len = extension_header_len + extension_len;
+            size_t extensions_header_len = put_header(header, 0x30, extensions_len, 0);
+            size_t explicit_len = extensions_header_len + extensions_len;
+            size_t explicit_octets = 0;
+            size_t explicit_header_len;
             size_t tbs_len;
             size_t tbs_header_len;
             size_t cert_len;
@@ -536,11 +741,11 @@ static void test_long_lengths(pinning_hasher *hasher) {
             uint8_t expected[PINNING_SHA256_LEN];
             if (padded) {
                 /* 0x81 for a length under 128, or one leading zero octet. */
-                ext_octets = put_header(header, 0xa3, size, 0) - 1;
-                ext_octets = size < 0x80 ? 1 : ext_octets;
+                explicit_octets = put_header(header, 0xa3, explicit_len, 0) - 1;
+                explicit_octets = explicit_len < 0x80 ? 1 : explicit_octets;
             }
-            ext_header_len = put_header(header, 0xa3, size, ext_octets);
-            tbs_len = sizeof(kTbsStart) + ext_header_len + size;
+            explicit_header_len = put_header(header, 0xa3, explicit_len, explicit_octets);
+            tbs_len = sizeof(kTbsStart) + explicit_header_len + explicit_len;
             tbs_header_len = put_header(header, 0x30, tbs_len, 0);
             cert_len = tbs_header_len + tbs_len + sizeof(kSignature);
             cert_header_len = put_header(header, 0x30, cert_len, 0);
@@ -553,7 +758,12 @@ static void test_long_lengths(pinning_hasher *hasher) {
             pos += put_header(cert + pos, 0x30, tbs_len, 0);
             memcpy(cert + pos, kTbsStart, sizeof(kTbsStart));
             pos += sizeof(kTbsStart);
-            pos += put_header(cert + pos, 0xa3, size, ext_octets);
+            pos += put_header(cert + pos, 0xa3, explicit_len, explicit_octets);
+            pos += put_header(cert + pos, 0x30, extensions_len, 0);
+            pos += put_header(cert + pos, 0x30, extension_len, 0);
+            memcpy(cert + pos, kExtnId, sizeof(kExtnId));
+            pos += sizeof(kExtnId);
+            pos += put_header(cert + pos, 0x04, size, 0);
             memset(cert + pos, 0x5a, size);
             pos += size;
             memcpy(cert + pos, kSignature, sizeof(kSignature));
@@ -565,11 +775,12 @@ static void test_long_lengths(pinning_hasher *hasher) {
                 CHECK(status == PINNING_ERR_EXTENSIONS, "size %zu padded: %s", size,
                       pinning_status_name(status));
             } else {
-                CHECK(status == PINNING_OK && offset == cert_header_len + tbs_header_len + 16 &&
-                          spki_len == 8,
+                CHECK(status == PINNING_OK &&
+                          offset == cert_header_len + tbs_header_len + kSpkiStart &&
+                          spki_len == BASE_SPKI_LEN,
                       "size %zu: %s, SPKI at %zu+%zu", size, pinning_status_name(status), offset,
                       spki_len);
-                reference_sha256(expected, kTbsStart + 16, 8);
+                reference_sha256(expected, kTbsStart + kSpkiStart, BASE_SPKI_LEN);
                 status = pinning_spki_sha256(digest, hasher, cert, total);
                 CHECK(status == PINNING_OK &&
                           memcmp(digest, expected, PINNING_SHA256_LEN) == 0,
@@ -712,7 +923,7 @@ static void test_hasher_reuse(pinning_hasher *hasher) {
     uint8_t digest[PINNING_SHA256_LEN];
     pinning_hasher *other = pinning_hasher_new();
     CHECK(other != NULL, "a second hasher");
-    reference_sha256(expected, cert + 20, 8);
+    reference_sha256(expected, cert + BASE_SPKI_OFFSET, BASE_SPKI_LEN);
     for (int i = 0; i < 1000; i++) {
         memset(digest, 0, sizeof(digest));
         CHECK(pinning_spki_sha256(digest, (i % 2 != 0) ? other : hasher, cert, len) ==
