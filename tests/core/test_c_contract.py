@@ -35,11 +35,12 @@ def test_spki_sha256_many_sets_the_failed_index_on_argument_errors(c: tuple[Any,
     assert status == lib.PINNING_ERR_ARGUMENT
     assert failed[0] == 2
     failed[0] = SENTINEL
-    status = lib.pinning_spki_sha256_many(digests, failed, ffi.NULL, cert, len(cert), [len(cert)], 1)
+    one = [len(cert)]
+    status = lib.pinning_spki_sha256_many(digests, failed, ffi.NULL, cert, len(cert), one, 1)
     assert status == lib.PINNING_ERR_ARGUMENT
     assert failed[0] == 1
     failed[0] = SENTINEL
-    assert lib.pinning_spki_sha256_many(digests, failed, hasher, cert, len(cert), [len(cert)], 1) == 0
+    assert lib.pinning_spki_sha256_many(digests, failed, hasher, cert, len(cert), one, 1) == 0
     assert failed[0] == 1
 
 
