@@ -141,3 +141,56 @@ def test_a_refusal_is_no_certificate_error() -> None:
     # check itself (the handshake fails closed on any other exception).
     assert not issubclass(DigestError, CertificateError)
     assert not issubclass(DigestError, MemoryError)
+
+
+# Runs in the subprocess: a hasher made before FIPS mode is switched on (through OpenSSL's own
+# EVP_default_properties_enable_fips, in the libcrypto this process loaded) keeps hashing the way
+# it chose; one made after it is refused.
+PER_HASHER = r"""
+import ctypes, json, sys
+from pathlib import Path
+from pinning.core import cbackend
+from pinning.core._native import ffi, lib
+
+cert = bytes.fromhex(json.loads(Path(sys.argv[1]).read_text())[0])
+before = cbackend._hasher()
+path = next(line.split()[-1] for line in open("/proc/self/maps") if "/libcrypto" in line)
+libcrypto = ctypes.CDLL(path)
+libcrypto.EVP_default_properties_enable_fips.argtypes = [ctypes.c_void_p, ctypes.c_int]
+assert libcrypto.EVP_default_properties_enable_fips(None, 1) == 1
+try:
+    cbackend._hasher()
+except cbackend.DigestError as exc:
+    after = str(exc)
+else:
+    after = None
+digest = ffi.new("uint8_t[32]")
+status = lib.pinning_spki_sha256(digest, before, cert, len(cert))
+print(json.dumps({"after": after, "before": status, "digest": bytes(digest).hex()}))
+"""
+
+
+@pytest.mark.skipif(
+    not OPENSSL_3 or not Path("/proc/self/maps").exists(),
+    reason="FIPS properties exist from OpenSSL 3; the loaded libcrypto is found through /proc",
+)
+def test_each_hasher_chooses_once_when_it_is_created(tmp_path: Path) -> None:
+    _backend.load("c")
+    chain = make_chain()
+    certs = tmp_path / "chain.json"
+    certs.write_text(json.dumps([cert.hex() for cert in chain.certs]))
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(PLAIN_CONFIG)
+    done = subprocess.run(
+        [sys.executable, "-c", PER_HASHER, str(certs)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENSSL_CONF": str(conf), "PINNING_BACKEND": "c"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["after"] is not None and "FIPS mode" in result["after"]
+    assert result["before"] == 0
+    assert result["digest"] == reference_pin(chain.leaf).digest.hex()
