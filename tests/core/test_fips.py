@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _certs import make_chain, reference_pin
+from _certs import make_chain, random_pin, reference_pin
 
 from pinning.core import backend as _backend
 
@@ -43,8 +43,13 @@ import hashlib, json, sys
 from pathlib import Path
 from pinning.core.backend import load
 
-chain = [bytes.fromhex(cert) for cert in json.loads(Path(sys.argv[2]).read_text())]
+data = json.loads(Path(sys.argv[2]).read_text())
+chain = [bytes.fromhex(cert) for cert in data["chain"]]
 backend = load(sys.argv[1])
+import warnings
+from pinning import PinPolicy
+warnings.simplefilter("ignore")
+policies = [PinPolicy({"api.example.com": data["pins"]}, enforce=bool(e)) for e in (1, 0)]
 
 def outcome(call):
     try:
@@ -61,16 +66,21 @@ print(json.dumps({
     "spki_sha256": outcome(lambda: backend.spki_sha256(chain[0])),
     "spki_sha256_many": outcome(lambda: backend.spki_sha256_many(chain)),
     "chain_match": outcome(lambda: backend.chain_match(chain, bytes(32))),
+    # The library's own check, enforcing and report-only: a refusal must not pass, nor be
+    # reported as a mismatch and let through.
+    "check": outcome(lambda: policies[0].check("api.example.com", chain)),
+    "report_only_check": outcome(lambda: policies[1].check("api.example.com", chain)),
 }))
 """
 
-HASHING = ("spki_sha256", "spki_sha256_many", "chain_match")
+HASHING = ("spki_sha256", "spki_sha256_many", "chain_match", "check", "report_only_check")
 
 
 def _probe(name: str, config: str, tmp_path: Path) -> dict[str, dict[str, str]]:
     chain = make_chain()
     certs = tmp_path / "chain.json"
-    certs.write_text(json.dumps([cert.hex() for cert in chain.certs]))
+    pins = [str(reference_pin(chain.leaf)), str(random_pin())]
+    certs.write_text(json.dumps({"chain": [cert.hex() for cert in chain.certs], "pins": pins}))
     conf = tmp_path / "openssl.cnf"
     conf.write_text(config)
     env = {**os.environ, "OPENSSL_CONF": str(conf), "PINNING_BACKEND": name}
@@ -131,6 +141,7 @@ def test_without_fips_properties_both_backends_hash(name: str, tmp_path: Path) -
     assert result["spki_sha256"] == {"ok": pins[0].hex()}
     assert result["spki_sha256_many"] == {"ok": b"".join(pins).hex()}
     assert result["chain_match"] == {"ok": -1}
+    assert result["check"] == result["report_only_check"] == {"ok": None}
 
 
 def test_a_refusal_is_no_certificate_error() -> None:
