@@ -39,7 +39,6 @@ asan_tests=(
     tests/core/test_known_answers.py
     tests/core/test_vectors_sweep.py
     tests/policy/test_host_texts.py
-    tests/policy/test_hosts.py
     tests/policy/test_pins.py
     tests/policy/test_policy.py
     tests/policy/test_report_only_refusals.py
@@ -51,18 +50,32 @@ asan_tests=(
     tests/tls/test_clients_requests.py
     tests/tls/test_context_concurrency.py
     tests/tls/test_context_handshake.py
-    tests/tls/test_context_server.py
-    tests/tls/test_context_sessions.py
-    tests/tls/test_fail_closed.py
     tests/tls/test_fast_paths.py
-    tests/tls/test_hostname.py
     tests/tls/test_load.py
     tests/tls/test_never_unpinned.py
     tests/tls/test_requests_guard.py
 )
+# Test files run under the sanitizers with leak detection off (a second pytest run): their processes
+# keep TLS sessions at exit (SSL_SESSION objects allocated by libcrypto, 928 bytes each, with their
+# certificates), reported by LeakSanitizer as leaks with PINNING_BACKEND=pure too, so not the core's;
+# their only frame is CRYPTO_zalloc, which the core's own allocations share, so no suppression can
+# name them without hiding the core's leaks. Every other error (overflow, use after free, UB) counts.
+asan_tests_no_leaks=(
+    tests/tls/test_context_server.py
+    tests/tls/test_context_sessions.py
+    tests/tls/test_fail_closed.py
+)
+# Single tests left out under the sanitizers, each with its reason.
+asan_deselect=(
+    # A time bound of 50 ms on the reporter's queue (no C code), which the sanitizers' slowdown
+    # of CPython itself exceeds.
+    --deselect tests/report/test_reports.py::test_a_full_queue_drops_and_counts
+)
 # The test files that do not run under the sanitizers, each with its reason ("path: reason").
 asan_excluded=(
     "tests/core/test_c_unit.py: builds the C unit tests with CMake and runs them, plain and under a sanitized build of its own; under the preloaded runtime CMake and the compiler would run sanitized too"
+    "tests/policy/test_hosts.py: host names and patterns only (canonical forms, matching, with generated cases): it never calls the C core, and would only run CPython's code under the sanitizers"
+    "tests/tls/test_hostname.py: the host name check against OpenSSL's X509_check_host through ctypes: it never calls the C core"
     "tests/test_docs.py: runs the manual's console examples through bash, which would run with the runtime preloaded (its leaks at exit reported); the calls into the core that the examples make are the ones the tests above make"
     "tests/tls/test_green.py: its gevent and eventlet scenarios run in subprocesses that inherit the preloaded runtime; there, tried, half of them fail and every one leaves LeakSanitizer reports of CPython objects at exit (PyFloat_FromDouble), none from the core; greenlets switch stacks, which ASan does not follow. The pinned connections they check run through the same core as tests/tls/test_clients_matrix.py"
 )
@@ -71,9 +84,13 @@ asan_excluded=(
 check_list() {
     local status=0 file entry known
     declare -A known_files=()
-    for file in "${asan_tests[@]}"; do
+    for file in "${asan_tests[@]}" "${asan_tests_no_leaks[@]}"; do
         if [ ! -f "$root/$file" ]; then
             echo "fuzz/asan_pytest.sh: $file is listed in asan_tests but does not exist" >&2
+            status=1
+        fi
+        if [ -n "${known_files[$file]:-}" ]; then
+            echo "fuzz/asan_pytest.sh: $file is listed twice" >&2
             status=1
         fi
         known_files[$file]=tests
@@ -167,38 +184,57 @@ fi
 echo "canary: an out-of-bounds read in the core is reported (heap-buffer-overflow)"
 
 tests=("$@")
+tests_no_leaks=()
 if [ ${#tests[@]} -eq 0 ]; then
+    tests=("${asan_deselect[@]}")
     for file in "${asan_tests[@]}"; do
         tests+=("$root/$file")
     done
+    for file in "${asan_tests_no_leaks[@]}"; do
+        tests_no_leaks+=("$root/$file")
+    done
 fi
-echo "test files: ${#tests[@]}"
+echo "test files: $(( ${#asan_tests[@]} + ${#tests_no_leaks[@]} )) (${#tests_no_leaks[@]} without leak detection)"
 
 rm -rf "$reports"
 mkdir -p "$reports"
 leaks=${PINNING_ASAN_LEAKS:-1}
-asan_options="detect_leaks=$leaks:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1"
-asan_options+=":check_initialization_order=1:strict_init_order=1"
-# intercept_tls_get_addr=0: without it, LeakSanitizer's own tracer (the thread that stops the
-# others for the leak scan at exit) sometimes crashes, "Tracer caught signal 11", no finding
-# (google/sanitizers#1322): in 2 of 5 CI runs, and in all 8 runs of one clone with its .venv on
-# PATH as .ci/run has it. With it: 0 of 3 there, and a leaked pinning_hasher is still reported.
-asan_options+=":intercept_tls_get_addr=0"
-asan_options+=":log_path=$reports/asan:log_exe_name=1"
-echo "== pytest under ASan+UBSan (PINNING_BACKEND=c, detect_leaks=$leaks) =="
-set +e
-(
-    cd "$root"
-    # PYTHONMALLOC=malloc sends every Python allocation through malloc, so that LeakSanitizer
-    # sees the pointers held in Python objects and reports real leaks only.
-    env PINNING_BACKEND=c PYTHONMALLOC=malloc LD_PRELOAD="$libasan" \
-        ASAN_OPTIONS="$asan_options" \
-        LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
-        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:log_exe_name=1" \
-        "$venv/bin/python" -m pytest -p no:cacheprovider -q "${tests[@]}"
-)
-rc=$?
-set -e
+# run_pytest DETECT_LEAKS FILES...: pytest under the sanitizers; sets rc to its exit status.
+run_pytest() {
+    local detect_leaks=$1
+    shift
+    local asan_options="detect_leaks=$detect_leaks:halt_on_error=1:abort_on_error=0"
+    asan_options+=":detect_stack_use_after_return=1"
+    asan_options+=":check_initialization_order=1:strict_init_order=1"
+    # intercept_tls_get_addr=0: without it, LeakSanitizer's own tracer (the thread that stops the
+    # others for the leak scan at exit) sometimes crashes, "Tracer caught signal 11", no finding
+    # (google/sanitizers#1322): in 2 of 5 CI runs, and in all 8 runs of one clone with its .venv on
+    # PATH as .ci/run has it. With it: 0 of 3 there, and a leaked pinning_hasher is still reported.
+    asan_options+=":intercept_tls_get_addr=0"
+    asan_options+=":log_path=$reports/asan:log_exe_name=1"
+    echo "== pytest under ASan+UBSan (PINNING_BACKEND=c, detect_leaks=$detect_leaks) =="
+    set +e
+    (
+        cd "$root"
+        # PYTHONMALLOC=malloc sends every Python allocation through malloc, so that LeakSanitizer
+        # sees the pointers held in Python objects and reports real leaks only.
+        env PINNING_BACKEND=c PYTHONMALLOC=malloc LD_PRELOAD="$libasan" \
+            ASAN_OPTIONS="$asan_options" \
+            LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0" \
+            UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan:log_exe_name=1" \
+            "$venv/bin/python" -m pytest -p no:cacheprovider -q --durations=10 "$@"
+    )
+    rc=$?
+    set -e
+}
+run_pytest "$leaks" "${tests[@]}"
+if [ ${#tests_no_leaks[@]} -gt 0 ]; then
+    first_rc=$rc
+    run_pytest 0 "${tests_no_leaks[@]}"
+    if [ "$first_rc" -ne 0 ]; then
+        rc=$first_rc
+    fi
+fi
 
 found=$(find "$reports" -type f | sort)
 if [ -n "$found" ]; then
