@@ -2,19 +2,26 @@
  * hasher, and the single, batch and chain entry points. */
 #include "pinning.h"
 
-/* SHA-256 goes through OpenSSL's low-level SHA256_Init/Update/Final by default, through EVP when
- * PINNING_SHA256_EVP is defined (a build that must hash through providers, e.g. a FIPS one) or
- * when OpenSSL was built without its deprecated interfaces. Measured on OpenSSL 3.0 with SHA-NI
- * (benchmarks/RESULTS.md): EVP_DigestInit_ex on a reused EVP_MD_CTX frees and re-creates the
+/* SHA-256: a hasher decides once, when it is created, how it hashes (see pinning.h). By default
+ * through OpenSSL's low-level SHA256_Init/Update/Final: measured on OpenSSL 3.0 with SHA-NI
+ * (benchmarks/RESULTS.md), EVP_DigestInit_ex on a reused EVP_MD_CTX frees and re-creates the
  * provider context on every digest (one malloc per call, fixed only in 3.1) and adds about 650
  * instructions, 17-31% of the time of hashing a 300-byte SPKI; the low-level functions allocate
- * nothing and run the same SHA-256 assembly. They are deprecated in OpenSSL 3 but present in
- * every 3.x release, so the deprecation warnings are silenced here, for this file only. */
+ * nothing and run the same SHA-256 assembly. But they bypass the providers and so OpenSSL's
+ * configuration: when OpenSSL 3 is in FIPS mode (default properties fips=yes), a hasher hashes
+ * through EVP instead, and is refused when no provider offers a FIPS SHA-256, as hashlib is.
+ * PIN_SHA256_EVP_ONLY (the CMake option PINNING_SHA256_EVP, or an OpenSSL built without its
+ * deprecated interfaces) makes every hasher use EVP. The low-level functions are deprecated in
+ * OpenSSL 3 but present in every 3.x release, so the deprecation warnings are silenced here, for
+ * this file only. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cert.h"
@@ -22,16 +29,18 @@
 
 #if defined(PINNING_SHA256_EVP) || \
     (OPENSSL_VERSION_NUMBER >= 0x30000000L && defined(OPENSSL_NO_DEPRECATED_3_0))
-#define PIN_SHA256_EVP 1
+#define PIN_SHA256_EVP_ONLY 1
 #endif
 
 struct pinning_hasher {
-#ifdef PIN_SHA256_EVP
-    EVP_MD *md;      /* SHA-256, fetched once: OpenSSL 3 would otherwise fetch it on every call */
-    EVP_MD_CTX *ctx; /* reused for every digest */
-#else
-    SHA256_CTX ctx; /* reused for every digest; the low-level context allocates nothing */
+    /* EVP: SHA-256 fetched once (OpenSSL 3 would otherwise fetch it on every call) and a reused
+     * context; both NULL when the hasher uses the low-level functions. */
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+#ifndef PIN_SHA256_EVP_ONLY
+    SHA256_CTX sha; /* the low-level context, reused for every digest; it allocates nothing */
 #endif
+    char error[PINNING_ERROR_LEN]; /* why the last digest failed, "" if none did */
 };
 
 const char *pinning_status_name(pinning_status status) {
@@ -80,29 +89,123 @@ const char *pinning_status_field(pinning_status status) {
     return "unknown";
 }
 
-pinning_hasher *pinning_hasher_new(void) {
-    pinning_hasher *hasher = OPENSSL_zalloc(sizeof(*hasher));
-    if (hasher == NULL) {
-        return NULL;
+/* PIN_copy_text copies |text| into |out| (|out_len| bytes, NUL-terminated, truncated to fit). */
+static void PIN_copy_text(char *out, size_t out_len, const char *text) {
+    if (out == NULL || out_len == 0) {
+        return;
     }
-#ifdef PIN_SHA256_EVP
+    (void)snprintf(out, out_len, "%s", text);
+}
+
+/* PIN_take_openssl_error writes |what| and the first error of OpenSSL's error queue (its text and
+ * any data OpenSSL attached, such as the algorithm and properties of a failed fetch) to |out|, and
+ * empties the queue, so that no error is left behind for the next OpenSSL user of the thread. */
+static void PIN_take_openssl_error(char *out, size_t out_len, const char *what) {
+    const char *data = NULL;
+    int flags = 0;
+    char reason[256];
+    unsigned long code;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    code = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
+#else
+    code = ERR_get_error_line_data(NULL, NULL, &data, &flags);
+#endif
+    /* |data| belongs to the queue: it is read before the queue is emptied. */
+    if (out != NULL && out_len != 0) {
+        if (code == 0) {
+            (void)snprintf(out, out_len, "%s (OpenSSL gave no reason)", what);
+        } else {
+            ERR_error_string_n(code, reason, sizeof(reason));
+            if (data != NULL && (flags & ERR_TXT_STRING) && data[0] != '\0') {
+                (void)snprintf(out, out_len, "%s: %s (%s)", what, reason, data);
+            } else {
+                (void)snprintf(out, out_len, "%s: %s", what, reason);
+            }
+        }
+    }
+    ERR_clear_error();
+}
+
+#ifndef PIN_SHA256_EVP_ONLY
+/* PIN_fips_mode returns 1 when OpenSSL's default properties ask for FIPS-approved algorithms
+ * (OpenSSL 3 only; the configuration file is loaded first, as OpenSSL itself would on first use). */
+static int PIN_fips_mode(void) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    ERR_clear_error(); /* a configuration error is OpenSSL's to report; the fetch below decides */
+    return EVP_default_properties_is_fips_enabled(NULL) == 1;
+#else
+    return 0;
+#endif
+}
+#endif
+
+/* PIN_use_evp sets |hasher| up to hash through EVP. Returns 1, or 0 with a message in |out_error|
+ * when OpenSSL refuses. */
+static int PIN_use_evp(pinning_hasher *hasher, const char *why, char *out_error,
+                       size_t error_len) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     hasher->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 #else
     hasher->md = (EVP_MD *)EVP_sha256();
 #endif
-    hasher->ctx = EVP_MD_CTX_new();
-    if (hasher->md == NULL || hasher->ctx == NULL ||
-        EVP_DigestInit_ex(hasher->ctx, hasher->md, NULL) != 1) {
-        pinning_hasher_free(hasher);
-        return NULL;
+    if (hasher->md == NULL) {
+        PIN_take_openssl_error(out_error, error_len, why);
+        return 0;
     }
+    hasher->ctx = EVP_MD_CTX_new();
+    if (hasher->ctx == NULL || EVP_DigestInit_ex(hasher->ctx, hasher->md, NULL) != 1) {
+        PIN_take_openssl_error(out_error, error_len, "OpenSSL could not start SHA-256");
+        return 0;
+    }
+    return 1;
+}
+
+pinning_status pinning_hasher_create(pinning_hasher **out_hasher, char *out_error,
+                                     size_t error_len) {
+    pinning_hasher *hasher;
+    const char *why;
+    int evp;
+    PIN_copy_text(out_error, error_len, "");
+    if (out_hasher == NULL) {
+        PIN_copy_text(out_error, error_len, "pinning_hasher_create: out_hasher is NULL");
+        return PINNING_ERR_ARGUMENT;
+    }
+    *out_hasher = NULL;
+#ifdef PIN_SHA256_EVP_ONLY
+    evp = 1;
+    why = "OpenSSL refused SHA-256 under its configuration";
 #else
-    if (SHA256_Init(&hasher->ctx) != 1) {
+    evp = PIN_fips_mode();
+    why = "OpenSSL refused SHA-256 in FIPS mode (default properties fips=yes; no provider "
+          "offers a FIPS SHA-256)";
+#endif
+    hasher = OPENSSL_zalloc(sizeof(*hasher));
+    if (hasher == NULL) {
+        ERR_clear_error();
+        PIN_copy_text(out_error, error_len, "out of memory for a SHA-256 context");
+        return PINNING_ERR_DIGEST;
+    }
+    if (evp) {
+        if (!PIN_use_evp(hasher, why, out_error, error_len)) {
+            pinning_hasher_free(hasher);
+            return PINNING_ERR_DIGEST;
+        }
+    }
+#ifndef PIN_SHA256_EVP_ONLY
+    else if (SHA256_Init(&hasher->sha) != 1) {
+        PIN_take_openssl_error(out_error, error_len, "OpenSSL could not start SHA-256");
         pinning_hasher_free(hasher);
-        return NULL;
+        return PINNING_ERR_DIGEST;
     }
 #endif
+    *out_hasher = hasher;
+    return PINNING_OK;
+}
+
+pinning_hasher *pinning_hasher_new(void) {
+    pinning_hasher *hasher = NULL;
+    (void)pinning_hasher_create(&hasher, NULL, 0);
     return hasher;
 }
 
@@ -110,29 +213,40 @@ void pinning_hasher_free(pinning_hasher *hasher) {
     if (hasher == NULL) {
         return;
     }
-#ifdef PIN_SHA256_EVP
     EVP_MD_CTX_free(hasher->ctx);
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
     EVP_MD_free(hasher->md);
 #endif
-#endif
     OPENSSL_free(hasher);
 }
 
+void pinning_hasher_error(const pinning_hasher *hasher, char *out_error, size_t error_len) {
+    PIN_copy_text(out_error, error_len, hasher == NULL ? "" : hasher->error);
+}
+
 /* PIN_sha256 writes the SHA-256 of |data| to |out_digest| with the hasher's reused context.
- * Returns 1, or 0 when OpenSSL fails. */
+ * Returns 1, or 0 when OpenSSL fails (with the reason in hasher->error). */
 static int PIN_sha256(uint8_t *out_digest, pinning_hasher *hasher, const PIN_cursor *data) {
-#ifdef PIN_SHA256_EVP
     unsigned int digest_len = 0;
-    return EVP_DigestInit_ex(hasher->ctx, hasher->md, NULL) == 1 &&
-           EVP_DigestUpdate(hasher->ctx, data->data, data->len) == 1 &&
-           EVP_DigestFinal_ex(hasher->ctx, out_digest, &digest_len) == 1 &&
-           digest_len == PINNING_SHA256_LEN;
-#else
-    return SHA256_Init(&hasher->ctx) == 1 &&
-           SHA256_Update(&hasher->ctx, data->data, data->len) == 1 &&
-           SHA256_Final(out_digest, &hasher->ctx) == 1;
+#ifndef PIN_SHA256_EVP_ONLY
+    if (hasher->ctx == NULL) {
+        if (SHA256_Init(&hasher->sha) == 1 &&
+            SHA256_Update(&hasher->sha, data->data, data->len) == 1 &&
+            SHA256_Final(out_digest, &hasher->sha) == 1) {
+            return 1;
+        }
+        PIN_take_openssl_error(hasher->error, sizeof(hasher->error), "OpenSSL's SHA-256 failed");
+        return 0;
+    }
 #endif
+    if (EVP_DigestInit_ex(hasher->ctx, hasher->md, NULL) == 1 &&
+        EVP_DigestUpdate(hasher->ctx, data->data, data->len) == 1 &&
+        EVP_DigestFinal_ex(hasher->ctx, out_digest, &digest_len) == 1 &&
+        digest_len == PINNING_SHA256_LEN) {
+        return 1;
+    }
+    PIN_take_openssl_error(hasher->error, sizeof(hasher->error), "OpenSSL's SHA-256 failed");
+    return 0;
 }
 
 /* PIN_spki_sha256 walks the certificate |cert| and hashes its SPKI into |out_digest|. */
@@ -167,6 +281,12 @@ pinning_status pinning_spki(size_t *out_offset, size_t *out_len, const uint8_t *
     PIN_cursor input;
     PIN_cursor spki;
     pinning_status status;
+    if (out_offset != NULL) {
+        *out_offset = 0;
+    }
+    if (out_len != NULL) {
+        *out_len = 0;
+    }
     if (out_offset == NULL || out_len == NULL || (cert == NULL && cert_len != 0)) {
         return PINNING_ERR_ARGUMENT;
     }
@@ -176,6 +296,7 @@ pinning_status pinning_spki(size_t *out_offset, size_t *out_len, const uint8_t *
         return status;
     }
     if (!PIN_cursor_offset(out_offset, &input, &spki)) {
+        *out_offset = 0;
         return PINNING_ERR_ARGUMENT;
     }
     *out_len = spki.len;
@@ -199,6 +320,9 @@ pinning_status pinning_spki_sha256_many(uint8_t *out_digests, size_t *out_failed
     PIN_cursor rest;
     PIN_cursor cert;
     pinning_status status;
+    if (out_failed_index != NULL) {
+        *out_failed_index = num_certs;
+    }
     if (out_failed_index == NULL || hasher == NULL || (certs == NULL && certs_len != 0) ||
         (num_certs != 0 && (out_digests == NULL || cert_lens == NULL)) ||
         num_certs > SIZE_MAX / PINNING_SHA256_LEN ||
@@ -244,6 +368,9 @@ pinning_status pinning_chain_match(size_t *out_index, pinning_hasher *hasher,
     PIN_cursor pin_list;
     uint8_t digest[PINNING_SHA256_LEN];
     pinning_status status;
+    if (out_index != NULL) {
+        *out_index = num_certs;
+    }
     if (out_index == NULL || hasher == NULL || (certs == NULL && certs_len != 0) ||
         (num_certs != 0 && cert_lens == NULL) || (pins == NULL && num_pins != 0) ||
         num_pins > SIZE_MAX / PINNING_SHA256_LEN ||

@@ -12,6 +12,7 @@ import pinning
 PUBLIC = [
     "BACKEND",
     "CertificateError",
+    "DigestError",
     "HttpReporter",
     "LoggingReporter",
     "NotPinnableError",

@@ -12,6 +12,7 @@ from . import sources as _sources  # noqa: F401 (registers the policy loaders)
 from .core.api import spki, spki_sha256, spki_sha256_many
 from .core.backend import backend as _chosen
 from .core.errors import CertificateError, NotPinnableError, PinningWarning, PolicyError
+from .core.hashing import DigestError
 from .core.status import Status
 from .policy.failure import PinMismatch, find_pin_mismatch
 from .policy.metrics import OutcomeCounts, PolicyMetrics
@@ -27,6 +28,7 @@ BACKEND: str = _chosen.NAME
 __all__ = [
     "BACKEND",
     "CertificateError",
+    "DigestError",
     "HttpReporter",
     "LoggingReporter",
     "NotPinnableError",

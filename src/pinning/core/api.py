@@ -30,6 +30,8 @@ def spki_sha256(cert_der: bytes) -> bytes:
 
     Raises:
         CertificateError: The certificate is not strict DER X.509.
+        DigestError: OpenSSL refuses SHA-256 under its configuration (FIPS mode without a FIPS
+            provider): the message carries OpenSSL's reason.
         TypeError: ``cert_der`` is not bytes-like.
     """
     return _backend.backend.spki_sha256(cert_der)
@@ -40,6 +42,7 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
 
     Raises:
         CertificateError: A certificate is malformed; its ``index`` says which.
+        DigestError: OpenSSL refuses SHA-256 under its configuration.
         TypeError: An item is not bytes-like.
     """
     return _backend.backend.spki_sha256_many(certs)

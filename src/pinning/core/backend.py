@@ -44,6 +44,41 @@ def load(name: str) -> Backend:
         ImportError: ``"c"`` was asked for and the C extension is not available.
         ValueError: ``name`` is neither ``"c"`` nor ``"pure"``.
     """
+    return _load(name, f"PINNING_BACKEND={name}")
+
+
+_NATIVE = f"{__package__}._native"
+# How a missing shared library reads in the ImportError of an extension: Linux, macOS, Windows.
+_MISSING_LIBRARY = ("cannot open shared object file", "Library not loaded", "DLL load failed")
+
+
+def _c_unavailable(exc: ImportError, chosen: str) -> ImportError:
+    """The :class:`ImportError` that says why the C core cannot be used and what to do, for a
+    backend ``chosen`` as the text says (``"PINNING_BACKEND=c"``...)."""
+    text = str(exc)
+    if isinstance(exc, ModuleNotFoundError) and exc.name == _NATIVE:
+        why = (
+            "this installation of pinning has no C core (pinning.core._native): it is the "
+            "pure-Python wheel, or was built without a C compiler. Reinstall pinning with the "
+            "OpenSSL headers and a C compiler present (Debian: apt-get install libssl-dev gcc)"
+        )
+    elif any(marker in text for marker in _MISSING_LIBRARY):
+        why = (
+            f"the C core of pinning (pinning.core._native) is installed but cannot be loaded: "
+            f"{text}. A shared library it was built against, OpenSSL's libcrypto, is missing at "
+            "run time: install the OpenSSL runtime library it was built for (Debian: apt-get "
+            "install libssl3), or reinstall pinning against the OpenSSL of this machine"
+        )
+    else:
+        why = (
+            f"the C core of pinning (pinning.core._native) is installed but cannot be imported: "
+            f"{text}. Reinstall pinning for this Python from one source tree (pip install "
+            "--force-reinstall --no-cache-dir pinning)"
+        )
+    return ImportError(f"{chosen} but {why}; or set PINNING_BACKEND=pure.")
+
+
+def _load(name: str, chosen: str) -> Backend:
     if name == "pure":
         from . import pure as _pure
 
@@ -52,25 +87,26 @@ def load(name: str) -> Backend:
         try:
             from . import cbackend as _cbackend
         except ImportError as exc:
-            raise ImportError(
-                "PINNING_BACKEND=c but the C core of pinning (pinning.core._native) cannot be "
-                "imported: "
-                f"{exc}. Reinstall with the OpenSSL headers and a C compiler present "
-                "(Debian: apt-get install libssl-dev gcc), or set PINNING_BACKEND=pure."
-            ) from exc
+            raise _c_unavailable(exc, chosen) from exc
         return _cbackend
     raise ValueError(f"unknown pinning backend {name!r}: use 'auto', 'c' or 'pure'")
 
 
 def _choose() -> Backend:
-    wanted = os.environ.get("PINNING_BACKEND", "auto").strip().lower() or "auto"
+    setting = os.environ.get("PINNING_BACKEND")
+    wanted = (setting or "auto").strip().lower() or "auto"
     if wanted != "auto":
         return load(wanted)
     # A pure wheel has no extension at all; one that is present but broken must be loud, never a
     # silent fallback to the slower mirror.
-    if importlib.util.find_spec(f"{__package__}._native") is None:
+    if importlib.util.find_spec(_NATIVE) is None:
         return load("pure")
-    return load("c")
+    chosen = (
+        "PINNING_BACKEND is unset (auto: the C core wherever it is installed)"
+        if setting is None or not setting.strip()
+        else f"PINNING_BACKEND={setting.strip()} (the C core wherever it is installed)"
+    )
+    return _load("c", chosen)
 
 
 backend: Backend = _choose()

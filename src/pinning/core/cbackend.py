@@ -23,7 +23,8 @@ from ._native import ffi, lib  # type: ignore[import-not-found, unused-ignore]
 from .certinput import ONLY_BYTES as _ONLY_BYTES
 from .certinput import as_certificate_bytes as _as_bytes
 from .errors import CertificateError
-from .status import Status
+from .hashing import DigestError
+from .status import Status, field_of
 
 __all__ = ["NAME", "chain_match", "spki", "spki_sha256", "spki_sha256_many"]
 
@@ -32,13 +33,22 @@ DIGEST_LEN: int = lib.PINNING_SHA256_LEN
 
 
 def _check_header_agrees() -> None:
-    """Fail the import if ``csrc/pinning.h`` and :class:`Status` disagree."""
+    """Fail the import if ``csrc/pinning.h`` and :class:`Status` disagree: on a value, or on the
+    name or the field of a value."""
     for status in Status:
         value = getattr(lib, f"PINNING_{status.name}", None)
-        if value != status.value:
+        c_name = ffi.string(lib.pinning_status_name(status.value)).decode("ascii")
+        c_field = ffi.string(lib.pinning_status_field(status.value)).decode("ascii")
+        if value != status.value or c_name != f"PINNING_{status.name}":
             raise ImportError(
-                f"pinning.core._native and pinning.core.status disagree on PINNING_{status.name}: "
-                "rebuild pinning from one source tree"
+                f"pinning.core._native and pinning.core.status disagree on PINNING_{status.name} "
+                f"(C: {value}, named {c_name}): rebuild pinning from one source tree"
+            )
+        if c_field != field_of(status):
+            raise ImportError(
+                f"pinning.core._native and pinning.core.status disagree on the field of "
+                f"PINNING_{status.name} (C: {c_field!r}, Python: {field_of(status)!r}): rebuild "
+                "pinning from one source tree"
             )
     if DIGEST_LEN != 32:
         raise ImportError("pinning.core._native was built with an unexpected digest length")
@@ -52,6 +62,8 @@ _c_spki_sha256 = lib.pinning_spki_sha256
 _c_spki_sha256_many = lib.pinning_spki_sha256_many
 _c_chain_match = lib.pinning_chain_match
 _OK: int = lib.PINNING_OK
+_ERR_DIGEST: int = lib.PINNING_ERR_DIGEST
+_ERROR_LEN: int = lib.PINNING_ERROR_LEN
 # Lengths go to C as a plain list (cffi converts it for the call) for a few certificates, and as an
 # array.array of size_t seen through ffi.from_buffer for many: its fixed cost is higher, its cost
 # per certificate about half (measured: 51 against 85 ns per certificate for 1,000).
@@ -77,21 +89,52 @@ _Scratch = tuple[Any, Any, Callable[[], bytes], Any, Any]
 _pool: list[_Scratch] = []
 _take = _pool.pop
 _give = _pool.append
+# spki() hashes nothing, so it takes its two cells from a pool of its own: it needs no hasher, and
+# works where OpenSSL refuses SHA-256.
+_spki_pool: list[tuple[Any, Any]] = []
+_take_cells = _spki_pool.pop
+_give_cells = _spki_pool.append
 
 
 def _new_scratch() -> _Scratch:
-    hasher = lib.pinning_hasher_new()
-    if hasher == ffi.NULL:
-        raise MemoryError("OpenSSL could not provide a SHA-256 context")
-    hasher = ffi.gc(hasher, lib.pinning_hasher_free)
+    cell = _new("pinning_hasher **")
+    error = _new("char[]", _ERROR_LEN)
+    status = lib.pinning_hasher_create(cell, error, _ERROR_LEN)
+    if status != _OK:
+        raise DigestError(ffi.string(error).decode("utf-8", "replace"))
+    hasher = ffi.gc(cell[0], lib.pinning_hasher_free)
     digest = _new("uint8_t[32]")
     cells = _new("size_t[2]")
     return (hasher, digest, memoryview(_buffer(digest)).tobytes, cells, cells + 1)
 
 
 def _hasher() -> Any:
-    """A hasher of this module's own, for callers that drive the C functions directly."""
+    """A hasher of this module's own, for callers that drive the C functions directly.
+
+    Raises:
+        DigestError: OpenSSL refuses SHA-256 (FIPS mode with no FIPS provider, say).
+    """
     return _new_scratch()[0]
+
+
+def _failure(status: int, scratch: _Scratch, index: int | None = None) -> Exception:
+    """Give ``scratch`` back and return the exception for the failed ``status``: a
+    :class:`DigestError` with OpenSSL's reason for ``ERR_DIGEST``, else a
+    :class:`CertificateError`."""
+    if status == _ERR_DIGEST:
+        error = _new("char[]", _ERROR_LEN)
+        lib.pinning_hasher_error(scratch[0], error, _ERROR_LEN)
+        _give(scratch)
+        where = "certificate" if index is None else f"certificate {index}"
+        reason = ffi.string(error).decode("utf-8", "replace") or "OpenSSL's SHA-256 failed"
+        return DigestError(f"{where}: {reason}")
+    _give(scratch)
+    return CertificateError(Status(status), index)
+
+
+def _spki_cells() -> tuple[Any, Any]:
+    cells = _new("size_t[2]")
+    return (cells, cells + 1)
 
 
 def _unpack(digests: Any, count: int) -> list[bytes]:
@@ -120,14 +163,14 @@ def spki(cert: bytes) -> bytes:
     if type(cert) is not bytes:
         cert = _as_bytes(cert)
     try:
-        scratch = _take()
+        cells = _take_cells()
     except IndexError:
-        scratch = _new_scratch()
-    offset_cell, length_cell = scratch[3], scratch[4]
+        cells = _spki_cells()
+    offset_cell, length_cell = cells
     status = _c_spki(offset_cell, length_cell, cert, len(cert))
     offset = offset_cell[0]
     length = length_cell[0]
-    _give(scratch)
+    _give_cells(cells)
     if status != _OK:
         raise CertificateError(Status(status))
     return cert[offset : offset + length]
@@ -138,6 +181,7 @@ def spki_sha256(cert: bytes) -> bytes:
 
     Raises:
         CertificateError: ``cert`` is not a strict DER certificate.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         TypeError: ``cert`` is not bytes-like.
     """
     if type(cert) is not bytes:
@@ -147,10 +191,10 @@ def spki_sha256(cert: bytes) -> bytes:
     except IndexError:
         scratch = _new_scratch()
     status = _c_spki_sha256(scratch[1], scratch[0], cert, len(cert))
+    if status != _OK:
+        raise _failure(status, scratch)
     digest = scratch[2]()
     _give(scratch)
-    if status != _OK:
-        raise CertificateError(Status(status))
     return digest
 
 
@@ -159,6 +203,7 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
 
     Raises:
         CertificateError: a certificate is malformed; ``index`` says which.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         TypeError: ``certs`` holds something other than bytes.
     """
     if type(certs) is not list and type(certs) is not tuple:
@@ -180,10 +225,9 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
         scratch = _new_scratch()
     failed_cell = scratch[3]
     status = _c_spki_sha256_many(digests, failed_cell, scratch[0], blob, len(blob), lengths, count)
-    failed = failed_cell[0]
-    _give(scratch)
     if status != _OK:
-        raise CertificateError(Status(status), failed)
+        raise _failure(status, scratch, failed_cell[0])
+    _give(scratch)
     return _unpack(digests, count)
 
 
@@ -193,6 +237,7 @@ def chain_match(chain: Sequence[bytes], pins: bytes) -> int:
 
     Raises:
         CertificateError: a certificate before the first match is malformed.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         ValueError: ``pins`` is not a whole number of 32-byte digests.
     """
     if len(pins) % 32:
@@ -212,7 +257,7 @@ def chain_match(chain: Sequence[bytes], pins: bytes) -> int:
         index_cell, scratch[0], blob, len(blob), list(map(len, chain)), count, pins, len(pins) >> 5
     )
     found: int = index_cell[0]
-    _give(scratch)
     if status != _OK:
-        raise CertificateError(Status(status), found)
+        raise _failure(status, scratch, found)
+    _give(scratch)
     return -1 if found == count else found

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .certinput import as_certificate_bytes as _as_bytes
 from .errors import CertificateError
+from .hashing import hashlib_refused as _refused
 from .status import Status
 
 __all__ = ["NAME", "chain_match", "spki", "spki_sha256", "spki_sha256_many"]
@@ -211,11 +212,15 @@ def spki_sha256(cert: bytes) -> bytes:
 
     Raises:
         CertificateError: ``cert`` is not a strict DER certificate.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         TypeError: ``cert`` is not bytes-like.
     """
     cert = _as_bytes(cert)
     start, end = _spki_bounds(cert)
-    return _sha256(memoryview(cert)[start:end]).digest()
+    try:
+        return _sha256(memoryview(cert)[start:end]).digest()
+    except ValueError as exc:  # hashlib refuses SHA-256 under OpenSSL's configuration
+        raise _refused(exc) from exc
 
 
 def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
@@ -223,6 +228,7 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
 
     Raises:
         CertificateError: a certificate is malformed; ``index`` says which.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         TypeError: ``certs`` holds something other than bytes.
     """
     # Check every item's type first, as the C backend does before its one call.
@@ -230,7 +236,10 @@ def spki_sha256_many(certs: Sequence[bytes]) -> list[bytes]:
     digests = []
     for index, cert in enumerate(certs):
         start, end = _spki_bounds(cert, index)
-        digests.append(_sha256(memoryview(cert)[start:end]).digest())
+        try:
+            digests.append(_sha256(memoryview(cert)[start:end]).digest())
+        except ValueError as exc:  # hashlib refuses SHA-256 under OpenSSL's configuration
+            raise _refused(exc) from exc
     return digests
 
 
@@ -240,6 +249,7 @@ def chain_match(chain: Sequence[bytes], pins: bytes) -> int:
 
     Raises:
         CertificateError: a certificate before the first match is malformed.
+        DigestError: OpenSSL refuses SHA-256 (see :mod:`pinning.core.hashing`).
         ValueError: ``pins`` is not a whole number of 32-byte digests.
     """
     if len(pins) % 32:
@@ -249,6 +259,10 @@ def chain_match(chain: Sequence[bytes], pins: bytes) -> int:
     chain = [_as_bytes(cert) for cert in chain]
     for index, cert in enumerate(chain):
         start, end = _spki_bounds(cert, index)
-        if _sha256(memoryview(cert)[start:end]).digest() in pin_set:
+        try:
+            digest = _sha256(memoryview(cert)[start:end]).digest()
+        except ValueError as exc:  # hashlib refuses SHA-256 under OpenSSL's configuration
+            raise _refused(exc) from exc
+        if digest in pin_set:
             return index
     return -1
