@@ -27,8 +27,10 @@ reports="$out/asan-reports"
 # Every test file that reaches the C core, which with PINNING_BACKEND=c is every one that imports
 # pinning, runs under the sanitizers, named one by one (paths from the repository's root).
 asan_tests=(
+    tests/cli/test_check_scale.py
     tests/cli/test_cli.py
     tests/cli/test_demo.py
+    tests/cli/test_pin_formats.py
     tests/core/test_asan_list.py
     tests/core/test_backend_choice.py
     tests/core/test_bad_input.py
@@ -38,11 +40,17 @@ asan_tests=(
     tests/core/test_fips.py
     tests/core/test_known_answers.py
     tests/core/test_vectors_sweep.py
+    tests/dynamic/test_attacks.py
+    tests/dynamic/test_cli_publish.py
+    tests/dynamic/test_gateway.py
+    tests/dynamic/test_optional.py
     tests/policy/test_host_texts.py
     tests/policy/test_pins.py
     tests/policy/test_policy.py
     tests/policy/test_report_only_refusals.py
+    tests/report/test_exporters.py
     tests/report/test_reports.py
+    tests/report/test_structured_logs.py
     tests/sources/test_nsc.py
     tests/sources/test_policyfile.py
     tests/test_public_api.py
@@ -50,10 +58,18 @@ asan_tests=(
     tests/tls/test_clients_requests.py
     tests/tls/test_context_concurrency.py
     tests/tls/test_context_handshake.py
+    tests/tls/test_context_sharing.py
     tests/tls/test_fast_paths.py
     tests/tls/test_load.py
+    tests/tls/test_metrics.py
     tests/tls/test_never_unpinned.py
+    tests/tls/test_policy_file.py
     tests/tls/test_requests_guard.py
+    tests/tls/test_requests_https_proxy.py
+    tests/tls/test_stacks_asyncio.py
+    tests/tls/test_stacks_proxies.py
+    tests/tls/test_stacks_trio.py
+    tests/tls/test_twisted.py
 )
 # Test files run under the sanitizers with leak detection off (a second pytest run): their processes
 # keep TLS sessions at exit (SSL_SESSION objects allocated by libcrypto, 928 bytes each, with their
@@ -74,6 +90,7 @@ asan_deselect=(
 # The test files that do not run under the sanitizers, each with its reason ("path: reason").
 asan_excluded=(
     "tests/core/test_c_unit.py: builds the C unit tests with CMake and runs them, plain and under a sanitized build of its own; under the preloaded runtime CMake and the compiler would run sanitized too"
+    "tests/policy/test_find_pin_mismatch.py: walks exception objects for a PinMismatch: it never calls the C core"
     "tests/policy/test_hosts.py: host names and patterns only (canonical forms, matching, with generated cases): it never calls the C core, and would only run CPython's code under the sanitizers"
     "tests/tls/test_hostname.py: the host name check against OpenSSL's X509_check_host through ctypes: it never calls the C core"
     "tests/test_docs.py: runs the manual's console examples through bash, which would run with the runtime preloaded (its leaks at exit reported); the calls into the core that the examples make are the ones the tests above make"
