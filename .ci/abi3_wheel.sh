@@ -90,7 +90,8 @@ grep -Eq '^pinning-[^/]*\.dist-info/licenses/LICENSE$' <<<"$listing" \
   'import sys; from scikit_build_core.build import build_sdist; print(build_sdist(sys.argv[1]))' \
   "$work/sdist" >/dev/null)
 sdist=("$work"/sdist/pinning-*.tar.gz)
-tar -tzf "${sdist[0]}" | grep -Eq '^pinning-[^/]*/LICENSE$' \
+sdist_listing=$(tar -tzf "${sdist[0]}")  # listed first: grep -q would cut tar's pipe (pipefail)
+grep -Eq '^pinning-[^/]*/LICENSE$' <<<"$sdist_listing" \
   || { echo "sdist: no LICENSE at its top" >&2; exit 1; }
 echo "-- LICENSE: in the wheel's .dist-info/licenses and at the top of the sdist ($(basename "${sdist[0]}"))"
 
