@@ -173,8 +173,11 @@ if [ -z "$native" ]; then
     echo "fuzz/asan_pytest.sh: the sanitizer build installed no pinning.core._native" >&2
     exit 1
 fi
-libasan=$(ldd "$native" | sed -n 's/^[[:space:]]*libasan\.so[^ ]* => \([^ ]*\).*/\1/p' | head -1)
-if [ -z "$libasan" ] || ! ldd "$native" | grep -q libubsan; then
+# ldd's output is read whole first: `ldd | grep -q` under pipefail fails when grep exits early and
+# ldd dies of SIGPIPE (seen once in 30 runs).
+linked=$(ldd "$native")
+libasan=$(sed -n 's/^[[:space:]]*libasan\.so[^ ]* => \([^ ]*\).*/\1/p;T;q' <<<"$linked")
+if [ -z "$libasan" ] || ! grep -q libubsan <<<"$linked"; then
     echo "fuzz/asan_pytest.sh: $native is not linked with libasan and libubsan:" >&2
     ldd "$native" >&2
     exit 1

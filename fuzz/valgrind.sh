@@ -50,7 +50,7 @@ done
 
 if [ -f "$root/tests/core/c/test_core.c" ]; then
     echo "== valgrind: tests/core/c/test_core.c =="
-    cmake -S "$root" -B "$out/valgrind/cmake" -DPINNING_BUILD_TESTS=ON -DPINNING_BUILD_PYTHON=OFF \
+    cmake -S "$root" -B "$out/valgrind/cmake" -DPINNING_BUILD_TESTS=ON -DPINNING_BUILD_PYTHON=OFF -DPINNING_WERROR=ON \
         -DCMAKE_BUILD_TYPE=Debug >/dev/null
     cmake --build "$out/valgrind/cmake" --target test_core >/dev/null
     memcheck test_core "$out/valgrind/cmake/test_core"

@@ -49,7 +49,8 @@ def test_c_unit_tests(variant: str, tmp_path: Path) -> None:
     compiler = c_compiler()
     if compiler is None:
         pytest.skip("no C compiler (cc, gcc or clang) on PATH: the C unit tests need one")
-    options = ["-DPINNING_BUILD_TESTS=ON", "-DPINNING_BUILD_PYTHON=OFF"]
+    # Warnings are errors here, as in CI (a user's build from source leaves PINNING_WERROR off).
+    options = ["-DPINNING_BUILD_TESTS=ON", "-DPINNING_BUILD_PYTHON=OFF", "-DPINNING_WERROR=ON"]
     if variant == "sanitized":
         if not sanitizers_work(compiler, tmp_path):
             pytest.skip(f"{compiler} cannot build and run with -fsanitize={SANITIZERS}")
