@@ -131,20 +131,32 @@ def peer_leaf(conn: Connection) -> bytes | None:
 class ServedChain(Sequence[bytes]):
     """The certificates the peer sent (DER, leaf first), for reports only, never for checks.
 
-    Read from the connection on first use, so that a handshake that passes never pays for it;
-    empty when this Python cannot give it.
+    Read on first use, so that a handshake that passes never pays for it; empty when they cannot
+    be read (this Python cannot give them, or the TLS library does not hold them yet).
+
+    Args:
+        conn: The ``ssl`` connection whose peer sent them; or None with ``load``.
+        load: Reads them instead (another TLS library's connection, such as pyOpenSSL's).
     """
 
-    __slots__ = ("_certs", "_conn")
+    __slots__ = ("_certs", "_conn", "_loader")
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    def __init__(
+        self, conn: Connection | None = None, load: Callable[[], list[bytes]] | None = None
+    ) -> None:
+        if conn is None and load is None:
+            raise TypeError("ServedChain needs a connection or a loader")
+        self._conn = conn  # Nothing is made per handshake but this object: the check's hot path.
+        self._loader = load
         self._certs: list[bytes] | None = None
 
     def _load(self) -> list[bytes]:
         if self._certs is None:
             try:
-                self._certs = _served(self._conn)
+                if self._loader is not None:
+                    self._certs = list(self._loader())
+                else:
+                    self._certs = [] if self._conn is None else _served(self._conn)
             except Exception:  # For a report only: never let it break anything.
                 self._certs = []
         return self._certs

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import ipaddress
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any, overload
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -38,6 +39,7 @@ from twisted.python.failure import Failure
 
 from ...policy.failure import PinMismatch
 from ...policy.policy import PinPolicy
+from ..chain import ServedChain
 
 __all__ = ["VERIFY_MODE", "PinVerifier", "host_text"]
 
@@ -67,36 +69,10 @@ def _is_ip_address(text: str) -> bool:
     return True
 
 
-class _ServedChain(Sequence[bytes]):
-    """The certificates the peer sent (DER, leaf first), read only when a failure is reported:
-    for reports, never for checks. Empty when OpenSSL does not hold them yet."""
-
-    __slots__ = ("_certs", "_conn")
-
-    def __init__(self, conn: SSL.Connection) -> None:
-        self._conn = conn
-        self._certs: list[bytes] | None = None
-
-    def _load(self) -> list[bytes]:
-        if self._certs is None:
-            try:
-                certs = self._conn.get_peer_cert_chain(as_cryptography=True) or []
-                self._certs = [cert.public_bytes(Encoding.DER) for cert in certs]
-            except Exception:  # For a report only: never let it break anything.
-                self._certs = []
-        return self._certs
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    @overload
-    def __getitem__(self, index: int) -> bytes: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[bytes]: ...
-
-    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
-        return self._load()[index]
+def _served_der(conn: SSL.Connection) -> list[bytes]:
+    """The certificates the peer sent, as DER, leaf first (for reports)."""
+    certs = conn.get_peer_cert_chain(as_cryptography=True) or []
+    return [cert.public_bytes(Encoding.DER) for cert in certs]
 
 
 class PinVerifier:
@@ -176,7 +152,7 @@ class PinVerifier:
                 chain,
                 port=self._port,
                 pin_only=self._pin_only,
-                served_chain=_ServedChain(conn),
+                served_chain=ServedChain(load=partial(_served_der, conn)),
             )
         except Exception as exc:  # PinMismatch, a wrong name, or anything unforeseen: refuse.
             self._refuse(exc)
