@@ -150,7 +150,7 @@ async def aiohttp_get(port: int, ctx: ssl.SSLContext) -> bytes:
 
 async def websockets_asyncio(port: int, ctx: ssl.SSLContext) -> bytes:
     async with websockets.asyncio.client.connect(
-        f"wss://{HOST}:{port}/", ssl=ctx, open_timeout=TIMEOUT, proxy=None
+        f"wss://{HOST}:{port}/", ssl=ctx, open_timeout=3 * TIMEOUT, proxy=None
     ) as ws:
         await ws.send(SECRET)
         answer = await asyncio.wait_for(ws.recv(), TIMEOUT)
@@ -159,7 +159,7 @@ async def websockets_asyncio(port: int, ctx: ssl.SSLContext) -> bytes:
 
 def websockets_sync(port: int, ctx: ssl.SSLContext) -> bytes:
     with websockets.sync.client.connect(
-        f"wss://{HOST}:{port}/", ssl=ctx, open_timeout=TIMEOUT, proxy=None
+        f"wss://{HOST}:{port}/", ssl=ctx, open_timeout=3 * TIMEOUT, proxy=None
     ) as ws:
         ws.send(SECRET)
         answer = ws.recv(TIMEOUT)
