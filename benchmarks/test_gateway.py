@@ -17,7 +17,7 @@ from pinning.cli.gateway import format_gateway, run_gateway
 
 def test_gateway_workload(benchmark: Any, request: pytest.FixtureRequest) -> None:
     timing = not request.config.getoption("benchmark_disable")
-    size = {"requests": 400, "rounds": 5} if timing else {"requests": 8, "rounds": 1}
+    size = {"requests": 100, "rounds": 21} if timing else {"requests": 8, "rounds": 1}
     result = benchmark.pedantic(lambda: run_gateway(**size), rounds=1, iterations=1)
     assert {"aiohttp on uvloop", "httpx", "urllib3"} <= set(result["workloads"])
     for variants in result["workloads"].values():

@@ -243,8 +243,8 @@ def _measure(workload: Workload, n: int) -> tuple[float, float]:
 
 def run_gateway(
     *,
-    requests: int = 400,
-    rounds: int = 5,
+    requests: int = 100,
+    rounds: int = 21,
     concurrency: int = 8,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
