@@ -1272,6 +1272,7 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--requests",
         type=int,
         default=None,
-        help="with --gateway: requests per variant per round (default 100 in 21 rounds, or 40 in 2 with --quick)",
+        help="with --gateway: requests per variant per round (default 100 in 21 rounds, or 40 "
+        "in 2 with --quick)",
     )
     bench.set_defaults(run=_command)
