@@ -118,11 +118,11 @@ async def create_connection(port: int, ctx: ssl.SSLContext) -> bytes:
     return protocol.data.partition(b"\r\n\r\n")[2]
 
 
-async def start_tls(port: int, ctx: ssl.SSLContext) -> bytes:
+async def start_tls(port: int, ctx: ssl.SSLContext, server_hostname: str | None = HOST) -> bytes:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_connection(_Collect, LOOPBACK, port)
     try:
-        tls = await loop.start_tls(transport, protocol, ctx, server_hostname=HOST)
+        tls = await loop.start_tls(transport, protocol, ctx, server_hostname=server_hostname)
     except BaseException:
         transport.close()
         raise
@@ -416,20 +416,7 @@ def test_attacker_is_refused_in_the_handshake_before_any_write(
 
 async def _start_tls_unnamed(port: int, ctx: ssl.SSLContext) -> bytes:
     """loop.start_tls without a name (StreamWriter.start_tls, from 3.11, makes the same call)."""
-    loop = asyncio.get_running_loop()
-    transport, protocol = await loop.create_connection(_Collect, LOOPBACK, port)
-    try:
-        tls = await loop.start_tls(transport, protocol, ctx, server_hostname=None)
-    except BaseException:
-        transport.close()
-        raise
-    assert tls is not None
-    try:
-        tls.write(REQUEST)
-        await asyncio.wait_for(protocol.done, TIMEOUT)
-    finally:
-        tls.close()
-    return protocol.data.partition(b"\r\n\r\n")[2]
+    return await start_tls(port, ctx, server_hostname=None)
 
 
 @pytest.mark.parametrize("loop", LOOPS)
