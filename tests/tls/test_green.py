@@ -11,6 +11,7 @@ pins stop the attackers, inside the handshake, before one byte of the request (`
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -33,8 +34,12 @@ from tlsutil import (
     serving,
 )
 
-pytest.importorskip("gevent")
-pytest.importorskip("eventlet")
+# Only the scenarios' processes import gevent and eventlet. Importing eventlet here would leave
+# this process a second httpcore, imported under eventlet's green modules (its green DNS imports
+# dnspython, which imports httpcore), and httpx's HTTP/2 in later tests speaking HTTP/1.1.
+for _stack in ("gevent", "eventlet"):
+    if importlib.util.find_spec(_stack) is None:
+        pytest.skip(f"{_stack} is not installed", allow_module_level=True)
 
 SCENARIO = Path(__file__).parent / "green" / "scenario.py"
 STACKS = ("gevent", "eventlet")

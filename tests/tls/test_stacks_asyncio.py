@@ -395,11 +395,6 @@ if sys.version_info >= (3, 11):  # StreamWriter.start_tls is new in 3.11
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_genuine_server_is_accepted(stack: str, active_backend: str) -> None:
-    if stack == "httpx-http2" and sys.version_info < (3, 11):
-        # Seen on 3.10 in the full module, not alone: httpx then speaks HTTP/1.1 to the h2
-        # server ("Invalid HTTP/2 preamble"), a failure to connect, not a pass; not understood
-        # yet. Its refusal rows run on 3.10 as everywhere.
-        pytest.skip("on 3.10, httpx's HTTP/2 to the loopback h2 server fails after other rows")
     fetch, (genuine, _) = STACKS[stack]
     ctx = trusting_client_context(genuine_policy())
     attempts = record_io(ctx)

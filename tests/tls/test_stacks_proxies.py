@@ -129,18 +129,10 @@ SAME_CONTEXT_FOR_THE_PROXY = {"aiohttp", "aiohttp-uvloop"}
 # httpcore's synchronous TLS in TLS (its own SSLObject stream) fails on 3.10 with the genuine
 # origin too: "[SSL: UNEXPECTED_MESSAGE] unexpected message". Nothing is let through; it does
 # not connect.
-_SYNC_HTTPX_TLS_IN_TLS = pytest.mark.skipif(
-    sys.version_info < (3, 11),
-    reason="httpx's synchronous TLS in TLS fails on 3.10 (UNEXPECTED_MESSAGE), genuine origin too",
-)
 PARAMS = [
     pytest.param(
         name,
-        marks=[_TLS_IN_TLS]
-        if name in SAME_CONTEXT_FOR_THE_PROXY
-        else [_SYNC_HTTPX_TLS_IN_TLS]
-        if name == "httpx"
-        else [],
+        marks=[_TLS_IN_TLS] if name in SAME_CONTEXT_FOR_THE_PROXY else [],
     )
     for name in CLIENTS
 ]
