@@ -352,7 +352,13 @@ class PinPolicy:
         that rule expires. Only passes are remembered, of chains of at most ``_LONGEST_KEPT``
         certificates: ``_CHAINS_PER_HOST`` chains per name (a host behind a load balancer may
         serve several), for at most ``_PASSED_HOSTS`` names, after which all are forgotten at
-        once."""
+        once.
+
+        When the pin found is the leaf's own key (a leaf pin), the leaf alone is remembered
+        instead (``_leaves``, with the same bounds): the leaf opens every chain OpenSSL verifies
+        with it, so that chain holds a pin whatever follows the leaf. A later chain that starts
+        with the very same certificate passes on that one comparison (the handshake makes it
+        inline, before calling this)."""
         if type(hostname) is not str or not chain:
             return False
         leaves = self._leaves.get(hostname)
