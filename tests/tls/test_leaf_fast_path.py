@@ -84,6 +84,11 @@ def _reissued(key_pem: bytes, ca: trustme.CA) -> Identity:
     for extension in genuine.extensions:
         if extension.oid != x509.ExtensionOID.AUTHORITY_KEY_IDENTIFIER:
             builder = builder.add_extension(extension.value, extension.critical)
+    # The issuing CA's key identifier (Python 3.13's default VERIFY_X509_STRICT requires one).
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
+        critical=False,
+    )
     cert = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     return Identity(key_pem, (cert.public_bytes(serialization.Encoding.PEM), ca.cert_pem.bytes()))
 
