@@ -60,6 +60,7 @@ asan_tests=(
     tests/tls/test_context_handshake.py
     tests/tls/test_context_sharing.py
     tests/tls/test_fast_paths.py
+    tests/tls/test_leaf_fast_path.py
     tests/tls/test_load.py
     tests/tls/test_never_unpinned.py
     tests/tls/test_policy_file.py

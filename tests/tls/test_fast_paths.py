@@ -18,6 +18,7 @@ import ssl
 import sys
 import time
 from collections.abc import Iterator
+from itertools import permutations
 from typing import Any
 
 import pytest
@@ -377,25 +378,57 @@ def test_remembered_chains_stay_bounded(
     root = chains[0].root
     pins = [chains[0].pins[2], random_pin()]
     policy = PinPolicy({HOST: pins, "*.example.com": pins})
+    # Distinct chains whose pin is above the leaf: unpinned certificates, then the pinned root.
+    below = [list(order) for size in (1, 2, 3) for order in permutations(chains[1].certs, size)]
+    assert len(below) >= 3 * _CHAINS_PER_HOST
     for index in range(3 * _CHAINS_PER_HOST):
-        # The walk stops at the pinned root, so the junk after it makes a distinct chain.
-        assert policy._passes(HOST, [root, index.to_bytes(2, "big")])
+        assert policy._passes(HOST, [*below[index], root])
         assert 1 <= len(policy._passed[HOST]) <= _CHAINS_PER_HOST
     assert counting.calls == 3 * _CHAINS_PER_HOST
+    assert not policy._leaves
     # The newest chains are the ones kept.
-    assert policy._passes(HOST, [root, (3 * _CHAINS_PER_HOST - 1).to_bytes(2, "big")])
+    assert policy._passes(HOST, [*below[3 * _CHAINS_PER_HOST - 1], root])
     assert counting.calls == 3 * _CHAINS_PER_HOST
     for index in range(3 * _PASSED_HOSTS):
-        assert policy._passes(f"h{index}.example.com", [root])
+        assert policy._passes(f"h{index}.example.com", [chains[1].leaf, root])
         assert 1 <= len(policy._passed) <= _PASSED_HOSTS
     assert counting.calls == 3 * _CHAINS_PER_HOST + 3 * _PASSED_HOSTS
     # A chain longer than any real one passes, and is not kept.
     policy._passed.clear()
-    longest = [root, *(bytes([index]) for index in range(_LONGEST_KEPT))]
+    longest = [*chains[1].certs, *chains[1].certs[:2], root, b"\x30\x00"]
+    assert len(longest) > _LONGEST_KEPT
     assert policy._passes(HOST, longest)
     assert policy._passes(HOST, longest)
-    assert not policy._passed
+    assert not policy._passed and not policy._leaves
     assert counting.calls == 3 * _CHAINS_PER_HOST + 3 * _PASSED_HOSTS + 2
+
+
+@pytest.mark.parametrize("active_backend", ["c", "pure"], indirect=True)
+def test_remembered_leaves_stay_bounded(
+    counting: CountingBackend, chains: tuple[Chain, Chain]
+) -> None:
+    # Six leaves, each pinned by its own key.
+    leaves = [*chains[0].certs, *chains[1].certs]
+    policy = PinPolicy(
+        {HOST: [*chains[0].pins, *chains[1].pins], "*.example.com": [*chains[0].pins, random_pin()]}
+    )
+    assert len(leaves) > _CHAINS_PER_HOST
+    for leaf in leaves:
+        assert policy._passes(HOST, [leaf, b"\x30\x00"])  # what follows a pinned leaf is not read
+        assert 1 <= len(policy._leaves[HOST]) <= _CHAINS_PER_HOST
+    assert counting.calls == len(leaves)
+    assert not policy._passed
+    # The newest leaves are the ones kept, whatever follows them; the oldest is checked afresh.
+    assert policy._passes(HOST, [leaves[-1]])
+    assert policy._passes(HOST, [leaves[-1], chains[1].root])
+    assert counting.calls == len(leaves)
+    assert policy._passes(HOST, [leaves[0]])
+    assert counting.calls == len(leaves) + 1
+    for index in range(3 * _PASSED_HOSTS):
+        assert policy._passes(f"h{index}.example.com", [chains[0].root])
+        assert 1 <= len(policy._leaves) <= _PASSED_HOSTS
+    assert counting.calls == len(leaves) + 1 + 3 * _PASSED_HOSTS
+    assert not policy._passed
 
 
 class LyingBytes(bytes):

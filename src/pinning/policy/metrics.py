@@ -10,7 +10,8 @@ Every decision of a :class:`~pinning.PinPolicy` (each pinned handshake, and each
 ``fast_path``
     The handshake's fast path found a pin (a client's full, verified handshake).
 ``remembered``
-    The fast path passed a chain it remembered having passed for that very name (no hashing).
+    The fast path passed a chain it remembered having passed for that very name, or one opened by
+    a leaf remembered as having passed by its own key (a leaf pin): no hashing.
 ``resumed``
     A resumed session of a full handshake that passed this policy.
 ``expired``

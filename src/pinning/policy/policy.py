@@ -93,6 +93,7 @@ class PinPolicy:
         "_expired_rules_logged",
         "_expires",
         "_index",
+        "_leaves",
         "_lock",
         "_lookups",
         "_outliving",
@@ -130,6 +131,9 @@ class PinPolicy:
         # Host names as given (exact str) -> the verified chains that passed for them, each with
         # the moment its pass stops counting and the counter of its hits; see _passes.
         self._passed: dict[str, tuple[tuple[tuple[Any, ...], dt.datetime | None, Any], ...]] = {}
+        # Host names as given -> the leaves that passed for them by their own key (a leaf pin),
+        # each with the moment its pass stops counting and the counter of its hits; see _passes.
+        self._leaves: dict[str, tuple[tuple[Any, dt.datetime | None, Any], ...]] = {}
         self._lock = threading.Lock()
         self._expired_logged = False
         self._expired_rules_logged: set[str] = set()
@@ -348,9 +352,30 @@ class PinPolicy:
         that rule expires. Only passes are remembered, of chains of at most ``_LONGEST_KEPT``
         certificates: ``_CHAINS_PER_HOST`` chains per name (a host behind a load balancer may
         serve several), for at most ``_PASSED_HOSTS`` names, after which all are forgotten at
-        once."""
+        once.
+
+        When the pin found is the leaf's own key (a leaf pin), the leaf alone is remembered
+        instead (``_leaves``, with the same bounds): the leaf opens every chain OpenSSL verifies
+        with it, so that chain holds a pin whatever follows the leaf. A later chain that starts
+        with the very same certificate passes on that one comparison (the handshake makes it
+        inline, before calling this)."""
         if type(hostname) is not str or not chain:
             return False
+        leaves = self._leaves.get(hostname)
+        if leaves is not None:
+            leaf = chain[0]
+            for known, until, hits in leaves:
+                # The same certificate, of exactly its type (never a subclass, whose == could
+                # answer for another), as is every certificate of the chain.
+                if (
+                    type(leaf) is type(known)
+                    and known == leaf
+                    and _KINDS[type(known)].issuperset(map(type, chain))
+                ):
+                    if until is None or dt.datetime.now(_UTC) < until:
+                        next(hits)
+                        return True
+                    return False
         if _ONLY_CERTIFICATES.issuperset(map(type, chain)):
             encoded = False
         elif _ONLY_BYTES.issuperset(map(type, chain)):
@@ -376,20 +401,21 @@ class PinPolicy:
             return False
         try:
             certs = key if encoded else tuple([_der(cert) for cert in key])
-            if _backend.backend.chain_match(certs, rule.pins_blob) < 0:
-                return False
+            depth = _backend.backend.chain_match(certs, rule.pins_blob)
         except CertificateError:
+            return False
+        if depth < 0:
             return False
         tally = self._tallies[rule.pattern]
         next(tally[FAST_PATH])
-        if len(key) > _LONGEST_KEPT:
-            return True
-        if passed is None:
-            passed = ()
-            if len(self._passed) >= _PASSED_HOSTS:
-                self._passed.clear()
-        # One tuple replaces another: a thread reading the old one sees chains that all passed.
-        self._passed[hostname] = (*passed[1 - _CHAINS_PER_HOST :], (key, until, tally[REMEMBERED]))
+        entry = (key, until, tally[REMEMBERED])
+        if depth == 0:
+            # The leaf's own key is a pin: every verified chain that starts with this very leaf
+            # holds a pin, whatever OpenSSL built above it, so the leaf alone is remembered.
+            entry = (key[0], until, tally[REMEMBERED])
+            _keep(self._leaves, hostname, leaves, entry)
+        elif len(key) <= _LONGEST_KEPT:
+            _keep(self._passed, hostname, passed, entry)
         return True
 
     def pins_for(self, hostname: str | None) -> frozenset[Pin] | None:
@@ -757,6 +783,23 @@ _PASSED_HOSTS = 64
 def _rfc3339(moment: dt.datetime | None) -> str | None:
     """Return ``moment`` (aware) as RFC 3339 UTC, as log fields give times; None stays None."""
     return None if moment is None else moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The exact item types a chain may hold, by the type of its leaf (see _passes).
+_KINDS: dict[type, frozenset[type]] = {bytes: _ONLY_BYTES}
+_KINDS.update((kind, _ONLY_CERTIFICATES) for kind in _ONLY_CERTIFICATES)
+
+
+def _keep(memory: dict[str, Any], hostname: str, kept: Any, entry: Any) -> None:
+    """Remember ``entry`` (what passed, until when, its hit counter) under ``hostname`` in one of
+    a policy's memories of passes: at most ``_CHAINS_PER_HOST`` per name, the oldest forgotten
+    first, for at most ``_PASSED_HOSTS`` names, after which all are forgotten at once."""
+    if kept is None:
+        kept = ()
+        if len(memory) >= _PASSED_HOSTS:
+            memory.clear()
+    # One tuple replaces another: a thread reading the old one sees entries that all passed.
+    memory[hostname] = (*kept[1 - _CHAINS_PER_HOST :], entry)
 
 
 def _check_chain_type(chain: object) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import _ssl
 import contextlib
+import datetime as dt
 import socket
 import ssl
 from collections.abc import Callable
@@ -65,6 +66,8 @@ _check_hostname: Callable[[ssl.SSLContext], bool] = _ssl._SSLContext.__dict__[
     "check_hostname"
 ].__get__
 _CERT_NONE = int(ssl.CERT_NONE)
+_UTC = dt.timezone.utc
+_now = dt.datetime.now
 
 
 def _original_class(attribute: str) -> type:
@@ -406,6 +409,20 @@ class PinnedConnection:
                 ):
                     certs = sslobj.get_verified_chain() if _OBJECTS else verified_chain(conn)
                     policy = state.policy
+                    # A leaf that passed by its own key (a leaf pin) opens every chain OpenSSL
+                    # verifies with it, so that chain holds a pin: compare the leaf alone.
+                    leaves = policy._leaves.get(hostname)
+                    if leaves is not None and certs:
+                        leaf = certs[0]
+                        for known, until, hits in leaves:
+                            if type(leaf) is type(known) and known == leaf:
+                                if until is None or _now(_UTC) < until:
+                                    next(hits)
+                                    if policy._enforce:
+                                        self._pinning_entry = (state.sessions, hostname, leaf)
+                                    self._pinning_passed = True
+                                    return
+                                break
                     if policy._passes(hostname, certs):
                         if policy._enforce:  # not the property: no call
                             self._pinning_entry = (state.sessions, hostname, certs[0])
