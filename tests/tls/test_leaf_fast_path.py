@@ -21,6 +21,7 @@ from tlsutil import (
     HOST,
     Identity,
     Server,
+    eager_handler,
     exchange,
     greeting_handler,
     pki,
@@ -29,6 +30,7 @@ from tlsutil import (
     trusting_client_context,
 )
 
+from pinning import pin_context
 from pinning.policy.failure import PinMismatch
 from pinning.policy.policy import PinPolicy
 
@@ -141,8 +143,6 @@ def test_a_ca_pin_still_passes_on_the_remembered_chain(
 def test_a_rogue_leaf_is_refused_after_the_genuine_leaf_passed(
     genuine: Server, attacker: str, other_key_leaf: Identity
 ) -> None:
-    from tlsutil import eager_handler
-
     pinned = _leaf_pinned()
     ctx = trusting_client_context(pinned)
     assert exchange(ctx, genuine) == b"hello"
@@ -188,3 +188,15 @@ def test_a_remembered_leaf_stops_passing_when_the_pins_expire(
     assert exchange(ctx, genuine) == b"hello"
     # Expired: let through by the whole check, counted as such, never as remembered.
     assert counts(pinned) == {"fast_path": 1, "remembered": 1, "expired": 1}
+
+
+def test_a_remembered_leaf_does_not_outlive_a_policy_swap(genuine: Server) -> None:
+    """Swapping the context's policy mid-flight (``pin_context`` again) leaves the leaf the old
+    policy remembered behind: the new policy, which does not pin that key, refuses it."""
+    ctx = trusting_client_context(_leaf_pinned())
+    assert exchange(ctx, genuine) == b"hello"
+    assert exchange(ctx, genuine) == b"hello"  # on the remembered leaf
+    pin_context(ctx, policy({HOST: [pki().rogue.pin]}))
+    with serving(pki().genuine, eager_handler()) as former, pytest.raises(PinMismatch):
+        exchange(ctx, former)
+    assert former.all_received == b""
